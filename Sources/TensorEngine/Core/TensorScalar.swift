@@ -1,0 +1,139 @@
+import COpenBLAS
+import Foundation
+
+/// A floating-point type that tensors can hold: `Float` or `Double`.
+///
+/// Kernels that differ per type (BLAS calls, elementary functions over whole buffers) are
+/// requirements here, so an operation dispatches once per call, never once per element.
+public protocol TensorScalar: BinaryFloatingPoint, Sendable, CustomStringConvertible
+where RawSignificand: FixedWidthInteger {
+    /// The dtype name used by the safetensors format (`F32`, `F64`).
+    static var safetensorsName: String { get }
+
+    /// General matrix product `C = alpha * op(A) * op(B) + beta * C` on row-major buffers.
+    static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Self, a: UnsafePointer<Self>, lda: Int,
+        b: UnsafePointer<Self>, ldb: Int,
+        beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+
+    /// Applies an elementary function to `count` values; `input` and `output` may alias.
+    static func apply(
+        _ function: ElementaryFunction, _ input: UnsafePointer<Self>,
+        _ output: UnsafeMutablePointer<Self>, count: Int)
+
+    static func exp(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+    static func log1p(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+    static func sin(_ x: Self) -> Self
+    static func cos(_ x: Self) -> Self
+    static func pow(_ x: Self, _ y: Self) -> Self
+}
+
+/// Elementary functions that have a whole-buffer kernel per scalar type.
+public enum ElementaryFunction: Sendable {
+    case exp, log, tanh, sigmoid, softplus, sin, cos, sqrt
+}
+
+extension TensorScalar {
+    /// Scalar-loop fallback used by both conformances until a vectorised kernel replaces it.
+    @inline(__always)
+    static func applyElementwise(
+        _ function: ElementaryFunction, _ x: UnsafePointer<Self>,
+        _ y: UnsafeMutablePointer<Self>, count: Int
+    ) {
+        switch function {
+        case .exp: for i in 0..<count { y[i] = exp(x[i]) }
+        case .log: for i in 0..<count { y[i] = log(x[i]) }
+        case .tanh: for i in 0..<count { y[i] = tanh(x[i]) }
+        case .sigmoid:
+            for i in 0..<count {
+                // Stable for large |x|: exp is only taken of a non-positive number.
+                let v = x[i]
+                if v >= 0 {
+                    y[i] = 1 / (1 + exp(-v))
+                } else {
+                    let e = exp(v)
+                    y[i] = e / (1 + e)
+                }
+            }
+        case .softplus:
+            // softplus(x) = max(x, 0) + log1p(exp(-|x|)), which never overflows.
+            for i in 0..<count {
+                let v = x[i]
+                y[i] = Swift.max(v, 0) + log1p(exp(-Swift.abs(v)))
+            }
+        case .sin: for i in 0..<count { y[i] = sin(x[i]) }
+        case .cos: for i in 0..<count { y[i] = cos(x[i]) }
+        case .sqrt: for i in 0..<count { y[i] = x[i].squareRoot() }
+        }
+    }
+}
+
+@inline(__always)
+private func cblasTranspose(_ flag: Bool) -> CBLAS_TRANSPOSE {
+    flag ? CblasTrans : CblasNoTrans
+}
+
+extension Float: TensorScalar {
+    public static var safetensorsName: String { "F32" }
+
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+            beta, c, Int32(ldc))
+    }
+
+    public static func apply(
+        _ function: ElementaryFunction, _ input: UnsafePointer<Float>,
+        _ output: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        VectorMath.apply(function, input, output, count: count)
+    }
+
+    public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
+    public static func log(_ x: Float) -> Float { Foundation.log(x) }
+    public static func log1p(_ x: Float) -> Float { Foundation.log1p(x) }
+    public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    public static func sin(_ x: Float) -> Float { Foundation.sin(x) }
+    public static func cos(_ x: Float) -> Float { Foundation.cos(x) }
+    public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
+}
+
+extension Double: TensorScalar {
+    public static var safetensorsName: String { "F64" }
+
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Double, a: UnsafePointer<Double>, lda: Int,
+        b: UnsafePointer<Double>, ldb: Int,
+        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
+    ) {
+        cblas_dgemm(
+            CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+            beta, c, Int32(ldc))
+    }
+
+    public static func apply(
+        _ function: ElementaryFunction, _ input: UnsafePointer<Double>,
+        _ output: UnsafeMutablePointer<Double>, count: Int
+    ) {
+        VectorMath.apply(function, input, output, count: count)
+    }
+
+    public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    public static func log1p(_ x: Double) -> Double { Foundation.log1p(x) }
+    public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    public static func sin(_ x: Double) -> Double { Foundation.sin(x) }
+    public static func cos(_ x: Double) -> Double { Foundation.cos(x) }
+    public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+}

@@ -1,0 +1,261 @@
+/// Binary elementwise operations with broadcasting, and their pullbacks.
+enum BinaryOperation {
+    case add, subtract, multiply, divide, power, maximum, minimum
+}
+
+extension Tensor {
+    /// Applies a binary operation elementwise, broadcasting the operands.
+    static func elementwise(
+        _ operation: BinaryOperation, _ a: Tensor, _ b: Tensor, name: StaticString
+    ) -> Tensor {
+        let shape = ShapeRules.broadcast(a.shape, b.shape, operation: name)
+        let result = Tensor(uninitializedShape: shape)
+        BinaryKernel.run(operation, a, b, into: result)
+        return result
+    }
+}
+
+enum BinaryKernel {
+    @inline(__always)
+    static func combine<S: TensorScalar>(_ operation: BinaryOperation, _ x: S, _ y: S) -> S {
+        switch operation {
+        case .add: return x + y
+        case .subtract: return x - y
+        case .multiply: return x * y
+        case .divide: return x / y
+        case .power: return S.pow(x, y)
+        case .maximum: return Swift.max(x, y)
+        case .minimum: return Swift.min(x, y)
+        }
+    }
+
+    @inline(__always)
+    static func loop<S: TensorScalar>(
+        _ a: UnsafePointer<S>, _ strideA: Int, _ b: UnsafePointer<S>, _ strideB: Int,
+        _ out: UnsafeMutablePointer<S>, _ count: Int, _ op: (S, S) -> S
+    ) {
+        // Separate loops for each stride pattern, so each one vectorises.
+        if strideA == 1 && strideB == 1 {
+            for i in 0..<count { out[i] = op(a[i], b[i]) }
+        } else if strideA == 1 {
+            let y = b[0]
+            for i in 0..<count { out[i] = op(a[i], y) }
+        } else if strideB == 1 {
+            let x = a[0]
+            for i in 0..<count { out[i] = op(x, b[i]) }
+        } else {
+            let value = op(a[0], b[0])
+            for i in 0..<count { out[i] = value }
+        }
+    }
+
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func run<S: TensorScalar>(
+        _ operation: BinaryOperation, _ a: Tensor<S>, _ b: Tensor<S>, into out: Tensor<S>
+    ) {
+        if a.shape == b.shape || (a.scalarCount == out.scalarCount && b.scalarCount == out.scalarCount) {
+            dispatch(operation, a.base, 1, b.base, 1, out.base, out.scalarCount)
+            return
+        }
+        if b.scalarCount == 1 && a.scalarCount == out.scalarCount {
+            dispatch(operation, a.base, 1, b.base, 0, out.base, out.scalarCount)
+            return
+        }
+        if a.scalarCount == 1 && b.scalarCount == out.scalarCount {
+            dispatch(operation, a.base, 0, b.base, 1, out.base, out.scalarCount)
+            return
+        }
+        let iterator = BroadcastIterator(
+            shape: out.shape,
+            stridesA: ShapeRules.broadcastStrides(a.shape, to: out.shape),
+            stridesB: ShapeRules.broadcastStrides(b.shape, to: out.shape))
+        iterator.forEachRun { offsetA, offsetB, offsetOut, count, innerA, innerB in
+            dispatch(
+                operation, a.base + offsetA, innerA, b.base + offsetB, innerB,
+                out.base + offsetOut, count)
+        }
+    }
+
+    @inline(__always)
+    static func dispatch<S: TensorScalar>(
+        _ operation: BinaryOperation, _ a: UnsafePointer<S>, _ strideA: Int,
+        _ b: UnsafePointer<S>, _ strideB: Int, _ out: UnsafeMutablePointer<S>, _ count: Int
+    ) {
+        switch operation {
+        case .add: loop(a, strideA, b, strideB, out, count) { $0 + $1 }
+        case .subtract: loop(a, strideA, b, strideB, out, count) { $0 - $1 }
+        case .multiply: loop(a, strideA, b, strideB, out, count) { $0 * $1 }
+        case .divide: loop(a, strideA, b, strideB, out, count) { $0 / $1 }
+        case .power: loop(a, strideA, b, strideB, out, count) { S.pow($0, $1) }
+        case .maximum: loop(a, strideA, b, strideB, out, count) { Swift.max($0, $1) }
+        case .minimum: loop(a, strideA, b, strideB, out, count) { Swift.min($0, $1) }
+        }
+    }
+}
+
+// MARK: - Public arithmetic
+
+extension Tensor {
+    public static func + (a: Tensor, b: Tensor) -> Tensor {
+        let result = elementwise(.add, a, b, name: "add")
+        guard shouldRecord(a, b) else { return result }
+        return result.recorded("add", [a, b]) { g in
+            [g.summed(toShape: a.shape), g.summed(toShape: b.shape)]
+        }
+    }
+
+    public static func - (a: Tensor, b: Tensor) -> Tensor {
+        let result = elementwise(.subtract, a, b, name: "subtract")
+        guard shouldRecord(a, b) else { return result }
+        return result.recorded("subtract", [a, b]) { g in
+            [g.summed(toShape: a.shape), (-g).summed(toShape: b.shape)]
+        }
+    }
+
+    public static func * (a: Tensor, b: Tensor) -> Tensor {
+        let result = elementwise(.multiply, a, b, name: "multiply")
+        guard shouldRecord(a, b) else { return result }
+        return result.recorded("multiply", [a, b]) { g in
+            [
+                a.requiresGradient ? (g * b).summed(toShape: a.shape) : nil,
+                b.requiresGradient ? (g * a).summed(toShape: b.shape) : nil,
+            ]
+        }
+    }
+
+    public static func / (a: Tensor, b: Tensor) -> Tensor {
+        let result = elementwise(.divide, a, b, name: "divide")
+        guard shouldRecord(a, b) else { return result }
+        return result.recorded("divide", [a, b]) { g in
+            [
+                a.requiresGradient ? (g / b).summed(toShape: a.shape) : nil,
+                b.requiresGradient ? (-(g * a) / (b * b)).summed(toShape: b.shape) : nil,
+            ]
+        }
+    }
+
+    /// Elementwise `a` raised to `b`, broadcasting. The gradient with respect to `b` uses
+    /// `log a`, so it is only defined for positive `a`.
+    public static func pow(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let result = elementwise(.power, a, b, name: "pow")
+        guard shouldRecord(a, b) else { return result }
+        return result.recorded("pow", [a, b]) { g in
+            [
+                a.requiresGradient
+                    ? (g * b * Tensor.pow(a, b - Tensor(Scalar(1)))).summed(toShape: a.shape) : nil,
+                b.requiresGradient ? (g * result * a.log()).summed(toShape: b.shape) : nil,
+            ]
+        }
+    }
+
+    /// Elementwise maximum; where the operands are equal the gradient goes to `a`.
+    public static func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let result = elementwise(.maximum, a, b, name: "maximum")
+        guard shouldRecord(a, b) else { return result }
+        return result.recorded("maximum", [a, b]) { g in
+            let mask = Tensor.compare(a, .greaterOrEqual, b)
+            return [
+                (g * mask).summed(toShape: a.shape),
+                (g * (1 - mask)).summed(toShape: b.shape),
+            ]
+        }
+    }
+
+    /// Elementwise minimum; where the operands are equal the gradient goes to `a`.
+    public static func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let result = elementwise(.minimum, a, b, name: "minimum")
+        guard shouldRecord(a, b) else { return result }
+        return result.recorded("minimum", [a, b]) { g in
+            let mask = Tensor.compare(a, .lessOrEqual, b)
+            return [
+                (g * mask).summed(toShape: a.shape),
+                (g * (1 - mask)).summed(toShape: b.shape),
+            ]
+        }
+    }
+
+    public static prefix func - (x: Tensor) -> Tensor { x.affine(scale: -1, shift: 0) }
+
+    public static func + (a: Tensor, b: Scalar) -> Tensor { a.affine(scale: 1, shift: b) }
+    public static func + (a: Scalar, b: Tensor) -> Tensor { b.affine(scale: 1, shift: a) }
+    public static func - (a: Tensor, b: Scalar) -> Tensor { a.affine(scale: 1, shift: -b) }
+    public static func - (a: Scalar, b: Tensor) -> Tensor { b.affine(scale: -1, shift: a) }
+    public static func * (a: Tensor, b: Scalar) -> Tensor { a.affine(scale: b, shift: 0) }
+    public static func * (a: Scalar, b: Tensor) -> Tensor { b.affine(scale: a, shift: 0) }
+    public static func / (a: Tensor, b: Scalar) -> Tensor { a.affine(scale: 1 / b, shift: 0) }
+    public static func / (a: Scalar, b: Tensor) -> Tensor { b.reciprocal() * a }
+
+    public static func += (a: inout Tensor, b: Tensor) { a = a + b }
+    public static func -= (a: inout Tensor, b: Tensor) { a = a - b }
+    public static func *= (a: inout Tensor, b: Tensor) { a = a * b }
+    public static func /= (a: inout Tensor, b: Tensor) { a = a / b }
+}
+
+// MARK: - Comparisons and selection
+
+/// Elementwise comparisons; results are 1 where the comparison holds and 0 elsewhere.
+public enum Comparison: Sendable {
+    case less, lessOrEqual, greater, greaterOrEqual, equal, notEqual
+}
+
+extension Tensor {
+    /// Compares elementwise with broadcasting and returns a mask of ones and zeros.
+    /// The result does not take part in differentiation.
+    public static func compare(_ a: Tensor, _ comparison: Comparison, _ b: Tensor) -> Tensor {
+        let shape = ShapeRules.broadcast(a.shape, b.shape, operation: "compare")
+        let result = Tensor(uninitializedShape: shape)
+        let iterator = BroadcastIterator(
+            shape: shape,
+            stridesA: ShapeRules.broadcastStrides(a.shape, to: shape),
+            stridesB: ShapeRules.broadcastStrides(b.shape, to: shape))
+        iterator.forEachRun { offsetA, offsetB, offsetOut, count, innerA, innerB in
+            let x = a.base + offsetA
+            let y = b.base + offsetB
+            let out = result.base + offsetOut
+            for i in 0..<count {
+                let u = x[i * innerA]
+                let v = y[i * innerB]
+                let holds: Bool
+                switch comparison {
+                case .less: holds = u < v
+                case .lessOrEqual: holds = u <= v
+                case .greater: holds = u > v
+                case .greaterOrEqual: holds = u >= v
+                case .equal: holds = u == v
+                case .notEqual: holds = u != v
+                }
+                out[i] = holds ? 1 : 0
+            }
+        }
+        return result
+    }
+
+    /// Compares every element with a scalar and returns a mask of ones and zeros.
+    public func compared(_ comparison: Comparison, _ value: Scalar) -> Tensor {
+        Tensor.compare(self, comparison, Tensor(value))
+    }
+
+    /// Selects elementwise from `a` where `condition` is non-zero and from `b` elsewhere,
+    /// broadcasting all three. Gradients flow to the selected operand only, so a NaN or an
+    /// infinity in the operand not selected does not reach the gradient.
+    public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
+        let valueShape = ShapeRules.broadcast(a.shape, b.shape, operation: "where")
+        let shape = ShapeRules.broadcast(condition.shape, valueShape, operation: "where")
+        let mask = withoutGradients { condition.broadcasted(to: shape) }
+        let left = withoutGradients { a.broadcasted(to: shape) }
+        let right = withoutGradients { b.broadcasted(to: shape) }
+        let result = Tensor(uninitializedShape: shape)
+        for i in 0..<result.scalarCount {
+            result.base[i] = mask.base[i] != 0 ? left.base[i] : right.base[i]
+        }
+        guard shouldRecord(a, b) else { return result }
+        return result.recorded("where", [a, b]) { g in
+            let zeros = Tensor(zeros: shape)
+            return [
+                a.requiresGradient ? Tensor.where(mask, g, zeros).summed(toShape: a.shape) : nil,
+                b.requiresGradient ? Tensor.where(mask, zeros, g).summed(toShape: b.shape) : nil,
+            ]
+        }
+    }
+}

@@ -1,0 +1,108 @@
+/// Matrix products with batch dimensions, on BLAS gemm.
+extension Tensor {
+    /// Matrix product of the last two dimensions, broadcasting the leading (batch) dimensions.
+    ///
+    /// With `transposeA`, the last two dimensions of `a` are read transposed (likewise `b`),
+    /// without copying; the pullbacks use this.
+    ///
+    /// - Precondition: both ranks are at least 2 and the inner sizes agree.
+    /// - Complexity: O(batch · m · n · k) through `gemm`.
+    public static func matmul(
+        _ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false
+    ) -> Tensor {
+        precondition(
+            a.rank >= 2 && b.rank >= 2,
+            "matmul: both operands need rank 2 or more, got shapes \(a.shape) and \(b.shape); reshape vectors to [1, n] or [n, 1]"
+        )
+        let aRows = a.shape[a.rank - 2]
+        let aColumns = a.shape[a.rank - 1]
+        let bRows = b.shape[b.rank - 2]
+        let bColumns = b.shape[b.rank - 1]
+        let m = transposeA ? aColumns : aRows
+        let k = transposeA ? aRows : aColumns
+        let kB = transposeB ? bColumns : bRows
+        let n = transposeB ? bRows : bColumns
+        precondition(
+            k == kB,
+            "matmul: inner sizes differ, \(a.shape)\(transposeA ? "ᵀ" : "") × \(b.shape)\(transposeB ? "ᵀ" : "") (\(k) vs \(kB))"
+        )
+        let batchA = Array(a.shape.dropLast(2))
+        let batchB = Array(b.shape.dropLast(2))
+        let batch = ShapeRules.broadcast(batchA, batchB, operation: "matmul")
+        let result = Tensor(uninitializedShape: batch + [m, n])
+        multiply(a, b, transposeA, transposeB, m: m, n: n, k: k, batch: batch, into: result)
+
+        guard shouldRecord(a, b) else { return result }
+        return result.recorded("matmul", [a, b]) { g in
+            var gradA: Tensor?
+            var gradB: Tensor?
+            if a.requiresGradient {
+                gradA = transposeA
+                    ? matmul(b, g, transposeA: transposeB, transposeB: true)
+                    : matmul(g, b, transposeA: false, transposeB: !transposeB)
+                gradA = gradA!.summed(toShape: a.shape)
+            }
+            if b.requiresGradient {
+                gradB = transposeB
+                    ? matmul(g, a, transposeA: true, transposeB: transposeA)
+                    : matmul(a, g, transposeA: !transposeA, transposeB: false)
+                gradB = gradB!.summed(toShape: b.shape)
+            }
+            return [gradA, gradB]
+        }
+    }
+
+    private static func multiply(
+        _ a: Tensor, _ b: Tensor, _ transposeA: Bool, _ transposeB: Bool,
+        m: Int, n: Int, k: Int, batch: [Int], into result: Tensor
+    ) {
+        let lda = a.shape[a.rank - 1]
+        let ldb = b.shape[b.rank - 1]
+        let batchCount = batch.reduce(1, *)
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            result.base.update(repeating: 0, count: result.scalarCount)
+            return
+        }
+        // A batch of `a` against one matrix `b` is a single product with the batch folded into m.
+        if b.rank == 2 && !transposeA && a.rank > 2 {
+            Scalar.gemm(
+                transposeA: false, transposeB: transposeB, m: m * batchCount, n: n, k: k,
+                alpha: 1, a: a.base, lda: lda, b: b.base, ldb: ldb, beta: 0,
+                c: result.base, ldc: n)
+            return
+        }
+        let strideA = ShapeRules.broadcastStrides(Array(a.shape.dropLast(2)), to: batch)
+        let strideB = ShapeRules.broadcastStrides(Array(b.shape.dropLast(2)), to: batch)
+        let matrixA = a.shape[a.rank - 2] * lda
+        let matrixB = b.shape[b.rank - 2] * ldb
+        var index = [Int](repeating: 0, count: batch.count)
+        for item in 0..<batchCount {
+            var offsetA = 0
+            var offsetB = 0
+            for d in 0..<batch.count {
+                offsetA += index[d] * strideA[d]
+                offsetB += index[d] * strideB[d]
+            }
+            Scalar.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                alpha: 1, a: a.base + offsetA * matrixA, lda: lda,
+                b: b.base + offsetB * matrixB, ldb: ldb, beta: 0,
+                c: result.base + item * m * n, ldc: n)
+            var d = batch.count - 1
+            while d >= 0 {
+                index[d] += 1
+                if index[d] < batch[d] { break }
+                index[d] = 0
+                d -= 1
+            }
+        }
+    }
+}
+
+/// Matrix product of the last two dimensions; see `Tensor.matmul`.
+public func matmul<Scalar>(
+    _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false
+) -> Tensor<Scalar> {
+    Tensor.matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+}

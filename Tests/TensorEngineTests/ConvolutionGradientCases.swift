@@ -1,0 +1,3 @@
+import TensorEngine
+
+let convolutionGradientCases: [GradientCase] = []
