@@ -5,7 +5,7 @@ import PackageDescription
 // (AVX2 and FMA), which every machine this project runs on provides. They keep -O, not
 // -Ounchecked, so that precondition messages still stop a run with their text.
 let numericSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked", "-target-cpu", "x86-64-v3"],
+    .unsafeFlags(["-enforce-exclusivity=unchecked", "-target-cpu", "haswell"],
                  .when(configuration: .release)),
 ]
 
