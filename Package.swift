@@ -1,8 +1,8 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Release builds of the numeric modules drop dynamic exclusivity checks and target x86-64-v3
-// (AVX2 and FMA), which every machine this project runs on provides. They keep -O, not
+// Release builds of the numeric modules drop dynamic exclusivity checks and target Haswell's
+// instruction set (AVX2 and FMA), which every machine this project runs on provides. They keep -O, not
 // -Ounchecked, so that precondition messages still stop a run with their text.
 let numericSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked", "-target-cpu", "haswell"],
@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "NeuralNetworks", targets: ["NeuralNetworks"]),
         .library(name: "ODESolvers", targets: ["ODESolvers"]),
         .library(name: "NeuralODE", targets: ["NeuralODE"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Plotting", targets: ["Plotting"]),
         .executable(name: "neuralode", targets: ["neuralode"]),
         .executable(name: "neuralode-bench", targets: ["neuralode-bench"]),
     ],
@@ -28,15 +30,33 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
 
         // MARK: - Library modules
 
-        .target(name: "TensorEngine", dependencies: ["COpenBLAS"], swiftSettings: numericSettings),
+        .target(
+            name: "TensorEngine", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: numericSettings
+        ),
         .target(name: "NeuralNetworks", dependencies: ["TensorEngine"], swiftSettings: numericSettings),
         .target(name: "ODESolvers", swiftSettings: numericSettings),
+        .target(name: "Plotting", dependencies: ["CPNG"], swiftSettings: numericSettings),
+        .target(
+            name: "Datasets", dependencies: ["TensorEngine", "CZlib"], swiftSettings: numericSettings
+        ),
         .target(
             name: "NeuralODE",
             dependencies: ["TensorEngine", "NeuralNetworks", "ODESolvers"],
+            swiftSettings: numericSettings
+        ),
+
+        // The paper's experiments as library code, so that tests can run them at small sizes.
+        .target(
+            name: "Experiments",
+            dependencies: [
+                "TensorEngine", "NeuralNetworks", "ODESolvers", "NeuralODE", "Datasets", "Plotting",
+            ],
             swiftSettings: numericSettings
         ),
 
@@ -44,12 +64,17 @@ let package = Package(
 
         .executableTarget(
             name: "neuralode",
-            dependencies: ["TensorEngine", "NeuralNetworks", "ODESolvers", "NeuralODE"],
+            dependencies: [
+                "TensorEngine", "NeuralNetworks", "ODESolvers", "NeuralODE", "Datasets", "Plotting",
+                "Experiments",
+            ],
             swiftSettings: numericSettings
         ),
         .executableTarget(
             name: "neuralode-bench",
-            dependencies: ["TensorEngine", "NeuralNetworks", "ODESolvers", "NeuralODE", "COpenBLAS"],
+            dependencies: [
+                "TensorEngine", "NeuralNetworks", "ODESolvers", "NeuralODE", "Experiments", "COpenBLAS",
+            ],
             swiftSettings: numericSettings
         ),
 
@@ -61,7 +86,13 @@ let package = Package(
         .testTarget(
             name: "NeuralNetworksTests", dependencies: ["NeuralNetworks", "TensorEngine", "TestSupport"]
         ),
-        .testTarget(name: "ODESolversTests", dependencies: ["ODESolvers"]),
+        .testTarget(name: "ODESolversTests", dependencies: ["ODESolvers"], exclude: ["Reference"]),
+        .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
+        .testTarget(
+            name: "ExperimentsTests",
+            dependencies: ["Experiments", "NeuralODE", "NeuralNetworks", "TensorEngine", "ODESolvers"]
+        ),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"]),
         .testTarget(
             name: "NeuralODETests",
             dependencies: ["NeuralODE", "TensorEngine", "NeuralNetworks", "ODESolvers", "TestSupport"]

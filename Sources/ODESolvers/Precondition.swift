@@ -2,7 +2,7 @@
 ///
 /// Shadows the standard library's `precondition` inside this module: that one drops its message
 /// in optimised builds, and a user of a release build needs the message to fix the call.
-@inline(__always)
+@inline(__always) @usableFromInline
 func precondition(
     _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String = String(),
     file: StaticString = #file, line: UInt = #line

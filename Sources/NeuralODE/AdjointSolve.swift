@@ -1,0 +1,200 @@
+import ODESolvers
+import TensorEngine
+
+/// The adjoint sensitivity method: a forward solve with nothing recorded, and a pullback that
+/// solves the augmented system backwards in time.
+///
+/// For `dz/dt = f(t, z, θ)` and a loss `L` of the outputs `z(t_i)`, the adjoint `a = ∂L/∂z(t)`
+/// obeys `da/dt = -aᵀ ∂f/∂z`, and `∂L/∂θ = ∫ aᵀ ∂f/∂θ dt` over the interval (Chen et al.,
+/// "Neural Ordinary Differential Equations", NeurIPS 2018, Section 2 and Appendix B). One
+/// backward solve of `(z, a, ∂L/∂θ)` runs between each pair of consecutive output times; at
+/// each output time `z` is reset to the forward value and the loss's own gradient `g_i` is
+/// added to `a`. Gradients with respect to the times follow without another solve:
+/// `∂L/∂t_i = g_i · f(t_i, z(t_i))` for `i ≥ 1`, and `∂L/∂t_0 = -a(t_0) · f(t_0, z(t_0))` with
+/// `a(t_0)` taken before `g_0` is added, because moving `t_0` shifts the whole trajectory.
+struct AdjointSolve<Scalar: TensorScalar> {
+    let dynamics: (Double, [Tensor<Scalar>]) -> [Tensor<Scalar>]
+    let initialState: [Tensor<Scalar>]
+    let times: [Double]
+    let timesTensor: Tensor<Scalar>?
+    let method: ODEMethod
+    let options: ODESolverOptions
+    let adjointOptions: AdjointOptions
+    let parameters: [Tensor<Scalar>]
+
+    func run() throws(ODESolveError) -> NeuralODESolution<Scalar> {
+        let layout = StateLayout(initialState)
+        let start = initialState.map { $0.detached() }
+
+        let previousMode = GradientMode.isEnabled
+        GradientMode.isEnabled = false
+        defer { GradientMode.isEnabled = previousMode }
+        let forward = try ODESolvers.odeint(dynamics, start, at: times, method: method, options: options)
+        GradientMode.isEnabled = previousMode
+
+        let packed = layout.pack(forward.states)
+        let record = BackwardRecord()
+        var inputs = [layout.flatten(initialState)] + parameters
+        if let timesTensor { inputs.append(timesTensor) }
+
+        let forwardStates = forward.states
+        let backward = self
+        let output = Tensor.recordingCustomOperation("odeint adjoint", result: packed, inputs: inputs) {
+            cotangent in
+            backward.pullback(
+                cotangent, forwardStates: forwardStates, layout: layout, record: record)
+        }
+        return NeuralODESolution(
+            states: layout.split(output), statistics: forward.statistics, backward: record)
+    }
+
+    /// Maps the cotangent of the packed output `[times, totalCount]` to cotangents of the
+    /// packed initial state, each parameter and the times tensor.
+    func pullback(
+        _ cotangent: Tensor<Scalar>, forwardStates: [[Tensor<Scalar>]], layout: StateLayout,
+        record: BackwardRecord
+    ) -> [Tensor<Scalar>?] {
+        withoutGradients {
+            do {
+                return try solveBackwards(cotangent, forwardStates: forwardStates, layout: layout, record: record)
+            } catch {
+                // A pullback cannot throw: leave NaN gradients and keep the error for `check()`.
+                if record.error == nil { record.error = error as? ODESolveError }
+                let nan = Scalar.nan
+                var result: [Tensor<Scalar>?] = [Tensor(repeating: nan, shape: [layout.totalCount])]
+                result += parameters.map { Tensor(repeating: nan, shape: $0.shape) }
+                if let timesTensor { result.append(Tensor(repeating: nan, shape: timesTensor.shape)) }
+                return result
+            }
+        }
+    }
+
+    private func solveBackwards(
+        _ cotangent: Tensor<Scalar>, forwardStates: [[Tensor<Scalar>]], layout: StateLayout,
+        record: BackwardRecord
+    ) throws(ODESolveError) -> [Tensor<Scalar>?] {
+        let partCount = initialState.count
+        let last = times.count - 1
+        let wantsTimeGradient = timesTensor?.requiresGradient ?? false
+        var timeGradients = [Scalar](repeating: 0, count: times.count)
+        var adjoint = layout.unpack(cotangent, row: last)
+        var parameterGradients = parameters.map { Tensor<Scalar>(zeros: $0.shape) }
+
+        let backwardMethod = adjointOptions.method ?? method
+        let backwardOptions = augmentedOptions(layout: layout)
+        let augmented = AugmentedDynamics(
+            dynamics: dynamics, parameters: parameters, partCount: partCount)
+
+        for i in stride(from: last, to: 0, by: -1) {
+            if wantsTimeGradient {
+                let derivative = dynamics(times[i], forwardStates[i])
+                timeGradients[i] = Scalar(dotProduct(derivative, layout.unpack(cotangent, row: i)))
+            }
+            let state = forwardStates[i] + adjoint + parameterGradients
+            let solution = try ODESolvers.odeint(
+                augmented.callAsFunction, state, at: [times[i], times[i - 1]],
+                method: backwardMethod, options: backwardOptions)
+            record.statistics.functionEvaluations += solution.statistics.functionEvaluations
+            record.statistics.acceptedSteps += solution.statistics.acceptedSteps
+            record.statistics.rejectedSteps += solution.statistics.rejectedSteps
+
+            let end = solution.states[1]
+            adjoint = Array(end[partCount..<(2 * partCount)])
+            parameterGradients = Array(end[(2 * partCount)...])
+            if i - 1 == 0 && wantsTimeGradient {
+                let derivative = dynamics(times[0], forwardStates[0])
+                timeGradients[0] = Scalar(-dotProduct(adjoint, derivative))
+            }
+            let outputCotangent = layout.unpack(cotangent, row: i - 1)
+            adjoint = zip(adjoint, outputCotangent).map { $0 + $1 }
+        }
+
+        var result: [Tensor<Scalar>?] = [layout.flatten(adjoint)]
+        result += parameterGradients.map { Optional($0) }
+        if let timesTensor {
+            result.append(wantsTimeGradient ? Tensor(shape: timesTensor.shape, scalars: timeGradients) : nil)
+        }
+        return result
+    }
+
+    /// Options of the backward solve: the adjoint's own method, tolerances and step limit, and
+    /// the seminorm that leaves the parameter-gradient channels out of the error estimate.
+    private func augmentedOptions(layout: StateLayout) -> ODESolverOptions {
+        var backward = options
+        if let relative = adjointOptions.relativeTolerance { backward.relativeTolerance = .scalar(relative) }
+        if let absolute = adjointOptions.absoluteTolerance { backward.absoluteTolerance = .scalar(absolute) }
+        if let steps = adjointOptions.maximumSteps { backward.maximumSteps = steps }
+        // Per-component forward tolerances cover z; a gets the same, ∂L/∂θ the tightest one.
+        let parameterCount = parameters.reduce(0) { $0 + $1.scalarCount }
+        backward.relativeTolerance = extended(backward.relativeTolerance, parameterCount: parameterCount)
+        backward.absoluteTolerance = extended(backward.absoluteTolerance, parameterCount: parameterCount)
+        if adjointOptions.usesSeminorm && parameterCount > 0 {
+            let first = 2 * layout.totalCount
+            backward.errorNorm = .seminorm(excludedComponents: [first..<(first + parameterCount)])
+        }
+        backward.initialStepSize = nil
+        backward.jumpTimes = options.jumpTimes
+        backward.stepObserver = nil
+        return backward
+    }
+
+    private func extended(_ tolerance: ODETolerance, parameterCount: Int) -> ODETolerance {
+        switch tolerance {
+        case .scalar:
+            return tolerance
+        case .perComponent(let values):
+            let tightest = values.min() ?? 0
+            return .perComponent(values + values + [Double](repeating: tightest, count: parameterCount))
+        }
+    }
+}
+
+/// The right-hand side of the augmented system `(z, a, ∂L/∂θ)`:
+/// `(f(t, z), -aᵀ ∂f/∂z, -aᵀ ∂f/∂θ)`, with the vector-Jacobian products from one recorded
+/// evaluation of `f`.
+struct AugmentedDynamics<Scalar: TensorScalar> {
+    let dynamics: (Double, [Tensor<Scalar>]) -> [Tensor<Scalar>]
+    let parameters: [Tensor<Scalar>]
+    let partCount: Int
+    /// Set after the first evaluation has checked that every leaf the dynamics read is listed.
+    private let checked = CheckOnce()
+
+    init(
+        dynamics: @escaping (Double, [Tensor<Scalar>]) -> [Tensor<Scalar>],
+        parameters: [Tensor<Scalar>], partCount: Int
+    ) {
+        self.dynamics = dynamics
+        self.parameters = parameters
+        self.partCount = partCount
+    }
+
+    func callAsFunction(_ t: Double, _ state: [Tensor<Scalar>]) -> [Tensor<Scalar>] {
+        let z = state[0..<partCount].map { $0.detached().requiringGradient() }
+        let adjoint = Array(state[partCount..<(2 * partCount)])
+        let (derivative, products) = withGradientMode(enabled: true) {
+            let derivative = dynamics(t, z)
+            if !checked.done {
+                checked.done = true
+                checkParametersListed(derivative, z)
+            }
+            let products = gradients(of: derivative, withRespectTo: z + parameters, seeds: adjoint)
+            return (derivative, products)
+        }
+        return derivative.map { $0.detached() } + products.map { -$0 }
+    }
+
+    private func checkParametersListed(_ derivative: [Tensor<Scalar>], _ z: [Tensor<Scalar>]) {
+        let known = Set((z + parameters).map { ObjectIdentifier($0) })
+        for leaf in recordedLeaves(of: derivative) where !known.contains(ObjectIdentifier(leaf)) {
+            precondition(
+                false,
+                "solveODE(gradient: .adjoint): the dynamics read a tensor of shape \(leaf.shape) that requires gradients but is not in `parameters`; pass every trainable tensor the dynamics use (for a module, its parameter list)"
+            )
+        }
+    }
+}
+
+/// A flag shared by copies of a value type.
+final class CheckOnce: @unchecked Sendable {
+    var done = false
+}

@@ -1,0 +1,152 @@
+import Foundation
+
+/// An error in the command line, shown to the user with the command's usage.
+struct CommandLineError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// One option of a command: its name, the placeholder of its value, and its help text.
+struct OptionSpecification {
+    let name: String
+    /// Placeholder shown in help (`N`, `PATH`); `nil` for a flag that takes no value.
+    let valueName: String?
+    let help: String
+    /// Default shown in help, if any.
+    let defaultValue: String?
+
+    static func flag(_ name: String, help: String) -> OptionSpecification {
+        OptionSpecification(name: name, valueName: nil, help: help, defaultValue: nil)
+    }
+
+    static func value(_ name: String, _ valueName: String, help: String, default defaultValue: String? = nil)
+        -> OptionSpecification
+    {
+        OptionSpecification(name: name, valueName: valueName, help: help, defaultValue: defaultValue)
+    }
+}
+
+/// The options a user passed, checked against a command's specification and read with typed,
+/// validated accessors.
+struct ParsedOptions {
+    private var values: [String: String] = [:]
+    private var flags: Set<String> = []
+    /// Arguments that are not options, in order.
+    private(set) var positional: [String] = []
+
+    /// Parses `--name value`, `--name=value` and `--flag`; rejects unknown options and missing
+    /// values, naming them.
+    init(_ arguments: [String], specification: [OptionSpecification]) throws {
+        let byName = Dictionary(uniqueKeysWithValues: specification.map { ($0.name, $0) })
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            guard argument.hasPrefix("--") else {
+                positional.append(argument)
+                continue
+            }
+            var name = String(argument.dropFirst(2))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            guard let option = byName[name] else {
+                let known = specification.map { "--\($0.name)" }.joined(separator: ", ")
+                throw CommandLineError(description: "unknown option '--\(name)'; valid options: \(known)")
+            }
+            if option.valueName == nil {
+                guard inlineValue == nil else {
+                    throw CommandLineError(description: "option '--\(name)' takes no value")
+                }
+                flags.insert(name)
+                continue
+            }
+            if let inlineValue {
+                values[name] = inlineValue
+            } else if index < arguments.count {
+                values[name] = arguments[index]
+                index += 1
+            } else {
+                throw CommandLineError(description: "missing value for '--\(name)' (expected \(option.valueName!))")
+            }
+        }
+    }
+
+    func isSet(_ flag: String) -> Bool { flags.contains(flag) }
+
+    func string(_ name: String) -> String? { values[name] }
+
+    func string(_ name: String, default defaultValue: String) -> String { values[name] ?? defaultValue }
+
+    /// An integer option within `range`.
+    func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int> = 0...Int.max) throws -> Int {
+        guard let text = values[name] else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw CommandLineError(
+                description: "invalid value '\(text)' for '--\(name)': expected an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// A finite floating-point option greater than `minimum` (or at least it, when `inclusive`).
+    func double(_ name: String, default defaultValue: Double, above minimum: Double = 0, inclusive: Bool = false)
+        throws -> Double
+    {
+        guard let text = values[name] else { return defaultValue }
+        guard let value = Double(text), value.isFinite, inclusive ? value >= minimum : value > minimum else {
+            let bound = inclusive ? "at least \(minimum)" : "greater than \(minimum)"
+            throw CommandLineError(description: "invalid value '\(text)' for '--\(name)': expected a finite number \(bound)")
+        }
+        return value
+    }
+
+    /// A comma-separated list of integers, such as epochs of learning-rate decay.
+    func integers(_ name: String, default defaultValue: [Int]) throws -> [Int] {
+        guard let text = values[name] else { return defaultValue }
+        if text.isEmpty { return [] }
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.allSatisfy({ $0 != nil && $0! >= 0 }) else {
+            throw CommandLineError(description: "invalid value '\(text)' for '--\(name)': expected comma-separated non-negative integers such as 60,100,140")
+        }
+        return parts.map { $0! }
+    }
+
+    /// One of a fixed set of choices.
+    func choice(_ name: String, default defaultValue: String, among choices: [String]) throws -> String {
+        let value = values[name] ?? defaultValue
+        guard choices.contains(value) else {
+            throw CommandLineError(
+                description: "invalid value '\(value)' for '--\(name)': expected one of \(choices.joined(separator: ", "))")
+        }
+        return value
+    }
+}
+
+/// A subcommand of the tool.
+protocol Command {
+    static var name: String { get }
+    static var summary: String { get }
+    static var options: [OptionSpecification] { get }
+    /// Validates every option and runs; throws `CommandLineError` for bad input before any work.
+    static func run(_ options: ParsedOptions) throws
+}
+
+extension Command {
+    static var usage: String {
+        var lines = ["usage: neuralode \(name) [options]", "", summary, "", "options:"]
+        let width = options.map { "--\($0.name)" + ($0.valueName.map { " \($0)" } ?? "") }.map(\.count).max() ?? 0
+        for option in options {
+            let head = "--\(option.name)" + (option.valueName.map { " \($0)" } ?? "")
+            let padding = String(repeating: " ", count: width - head.count + 2)
+            let defaultText = option.defaultValue.map { " (default: \($0))" } ?? ""
+            lines.append("  \(head)\(padding)\(option.help)\(defaultText)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
