@@ -32,20 +32,15 @@ struct AdjointSolve<Scalar: TensorScalar> {
         let forward = try ODESolvers.odeint(dynamics, start, at: times, method: method, options: options)
         GradientMode.isEnabled = previousMode
 
-        let packed = layout.pack(forward.states)
-        let record = BackwardRecord()
-        var inputs = [layout.flatten(initialState)] + parameters
-        if let timesTensor { inputs.append(timesTensor) }
-
         let forwardStates = forward.states
         let backward = self
-        let output = Tensor.recordingCustomOperation("odeint adjoint", result: packed, inputs: inputs) {
-            cotangent in
-            backward.pullback(
-                cotangent, forwardStates: forwardStates, layout: layout, record: record)
+        return recordedSolution(
+            "solveODE adjoint", forwardStates: forwardStates, statistics: forward.statistics,
+            layout: layout, initialState: initialState, parameters: parameters,
+            timesTensor: timesTensor
+        ) { cotangent, record in
+            backward.pullback(cotangent, forwardStates: forwardStates, layout: layout, record: record)
         }
-        return NeuralODESolution(
-            states: layout.split(output), statistics: forward.statistics, backward: record)
     }
 
     /// Maps the cotangent of the packed output `[times, totalCount]` to cotangents of the
@@ -58,13 +53,8 @@ struct AdjointSolve<Scalar: TensorScalar> {
             do {
                 return try solveBackwards(cotangent, forwardStates: forwardStates, layout: layout, record: record)
             } catch {
-                // A pullback cannot throw: leave NaN gradients and keep the error for `check()`.
-                if record.error == nil { record.error = error as? ODESolveError }
-                let nan = Scalar.nan
-                var result: [Tensor<Scalar>?] = [Tensor(repeating: nan, shape: [layout.totalCount])]
-                result += parameters.map { Tensor(repeating: nan, shape: $0.shape) }
-                if let timesTensor { result.append(Tensor(repeating: nan, shape: timesTensor.shape)) }
-                return result
+                return failedPullback(
+                    error, record: record, layout: layout, parameters: parameters, timesTensor: timesTensor)
             }
         }
     }
@@ -197,4 +187,36 @@ struct AugmentedDynamics<Scalar: TensorScalar> {
 /// A flag shared by copies of a value type.
 final class CheckOnce: @unchecked Sendable {
     var done = false
+}
+
+/// Packs the forward solution into one tensor `[times, totalCount]`, records it as the output
+/// of an operation on the initial state, the parameters and the times, and splits it into parts.
+func recordedSolution<Scalar: TensorScalar>(
+    _ name: StaticString, forwardStates: [[Tensor<Scalar>]], statistics: ODEStatistics,
+    layout: StateLayout, initialState: [Tensor<Scalar>], parameters: [Tensor<Scalar>],
+    timesTensor: Tensor<Scalar>?,
+    pullback: @escaping (Tensor<Scalar>, BackwardRecord) -> [Tensor<Scalar>?]
+) -> NeuralODESolution<Scalar> {
+    let packed = layout.pack(forwardStates)
+    let record = BackwardRecord()
+    var inputs = [layout.flatten(initialState)] + parameters
+    if let timesTensor { inputs.append(timesTensor) }
+    let output = Tensor.recordingCustomOperation(name, result: packed, inputs: inputs) { cotangent in
+        pullback(cotangent, record)
+    }
+    return NeuralODESolution(states: layout.split(output), statistics: statistics, backward: record)
+}
+
+/// The cotangents of a backward pass that failed: NaN everywhere, with the error kept in
+/// `record` for `check()`, because a pullback cannot throw.
+func failedPullback<Scalar: TensorScalar>(
+    _ error: any Error, record: BackwardRecord, layout: StateLayout, parameters: [Tensor<Scalar>],
+    timesTensor: Tensor<Scalar>?
+) -> [Tensor<Scalar>?] {
+    if record.error == nil { record.error = error as? ODESolveError }
+    let nan = Scalar.nan
+    var result: [Tensor<Scalar>?] = [Tensor(repeating: nan, shape: [layout.totalCount])]
+    result += parameters.map { Tensor(repeating: nan, shape: $0.shape) }
+    if let timesTensor { result.append(Tensor(repeating: nan, shape: timesTensor.shape)) }
+    return result
 }

@@ -13,6 +13,11 @@ public struct ODESolution<State> {
     /// The zero crossing that stopped the solve, or `nil` when it reached the last time.
     public var event: ODEEventOccurrence<State>?
 
+    /// The time and state at the end of every accepted step, in order, when
+    /// ``ODESolverOptions/recordsAcceptedStates`` is set; empty otherwise. The checkpointed
+    /// adjoint method stores these as its checkpoints.
+    public var acceptedStates: [(time: Double, state: State)] = []
+
     @usableFromInline
     init(times: [Double], states: [State], statistics: ODEStatistics, event: ODEEventOccurrence<State>?) {
         self.times = times

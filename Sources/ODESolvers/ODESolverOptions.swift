@@ -48,6 +48,10 @@ public struct ODESolverOptions: Sendable {
     /// far. Default `nil`.
     public var stepObserver: (@Sendable (ODEStepReport) -> Void)?
 
+    /// Keeps the state after every accepted step in ``ODESolution/acceptedStates``, so that
+    /// memory grows with the number of steps. Default `false`.
+    public var recordsAcceptedStates = false
+
     /// Creates options; every argument has the default described on its property.
     public init(
         relativeTolerance: ODETolerance = 1e-7,

@@ -13,6 +13,7 @@ func runSolve<Stepper: ODEStepper>(
     outputTimes.reserveCapacity(setup.times.count)
     outputStates.reserveCapacity(setup.times.count)
     var nextOutput = 1
+    var acceptedStates: [(time: Double, state: State)] = []
     var eventValue = event.map { $0.function(setup.startTime, initialState) }
 
     /// Appends every output time up to and including `limit` that the last step covers.
@@ -37,6 +38,9 @@ func runSolve<Stepper: ODEStepper>(
                         time: stepper.time, stepSize: stepper.lastStepSize, order: stepper.order,
                         statistics: stepper.statistics))
             }
+            if setup.options.recordsAcceptedStates {
+                acceptedStates.append((stepper.time, stepper.state))
+            }
 
             if let event, let previousValue = eventValue {
                 let value = event.function(stepper.time, stepper.state)
@@ -44,9 +48,11 @@ func runSolve<Stepper: ODEStepper>(
                     let occurrence = try locateCrossing(
                         of: event, in: &stepper, startValue: previousValue, endValue: value)
                     try collectOutputs(upTo: occurrence.time, stepper: &stepper)
-                    return ODESolution(
+                    var solution = ODESolution(
                         times: outputTimes, states: outputStates, statistics: stepper.statistics,
                         event: occurrence)
+                    solution.acceptedStates = acceptedStates
+                    return solution
                 }
                 eventValue = value
             }
@@ -56,8 +62,10 @@ func runSolve<Stepper: ODEStepper>(
             stepper.restartAfterJump()
         }
     }
-    return ODESolution(
+    var solution = ODESolution(
         times: outputTimes, states: outputStates, statistics: stepper.statistics, event: nil)
+    solution.acceptedStates = acceptedStates
+    return solution
 }
 
 /// True when an event function going from `start` to `end` crosses zero in `direction`.
