@@ -90,7 +90,9 @@ let package = Package(
         .testTarget(name: "PlottingTests", dependencies: ["Plotting"]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "NeuralODE", "NeuralNetworks", "TensorEngine", "ODESolvers"]
+            dependencies: [
+                "Experiments", "NeuralODE", "NeuralNetworks", "TensorEngine", "ODESolvers", "Datasets",
+            ]
         ),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TensorEngine"]),
         .testTarget(

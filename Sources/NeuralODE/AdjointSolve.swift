@@ -22,14 +22,17 @@ struct AdjointSolve<Scalar: TensorScalar> {
     let adjointOptions: AdjointOptions
     let parameters: [Tensor<Scalar>]
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func run() throws(ODESolveError) -> NeuralODESolution<Scalar> {
         let layout = StateLayout(initialState)
-        let start = initialState.map { $0.detached() }
+        let start = layout.packed(initialState.map { $0.detached() })
 
         let previousMode = GradientMode.isEnabled
         GradientMode.isEnabled = false
         defer { GradientMode.isEnabled = previousMode }
-        let forward = try ODESolvers.odeint(dynamics, start, at: times, method: method, options: options)
+        let forward = try ODESolvers.odeint(
+            layout.packedDynamics(dynamics), start, at: times, method: method, options: options)
         GradientMode.isEnabled = previousMode
 
         let forwardStates = forward.states
@@ -46,7 +49,7 @@ struct AdjointSolve<Scalar: TensorScalar> {
     /// Maps the cotangent of the packed output `[times, totalCount]` to cotangents of the
     /// packed initial state, each parameter and the times tensor.
     func pullback(
-        _ cotangent: Tensor<Scalar>, forwardStates: [[Tensor<Scalar>]], layout: StateLayout,
+        _ cotangent: Tensor<Scalar>, forwardStates: [Tensor<Scalar>], layout: StateLayout,
         record: BackwardRecord
     ) -> [Tensor<Scalar>?] {
         withoutGradients {
@@ -59,28 +62,32 @@ struct AdjointSolve<Scalar: TensorScalar> {
         }
     }
 
+    /// Solves the augmented system `(z, a, ∂L/∂θ)` backwards between consecutive output times.
+    ///
+    /// The augmented state is one vector `[z | a | ∂L/∂θ]` of `2 n + P` values, with `n` the
+    /// state's and `P` the parameters' scalar count, so each Runge–Kutta stage is one fused pass.
     private func solveBackwards(
-        _ cotangent: Tensor<Scalar>, forwardStates: [[Tensor<Scalar>]], layout: StateLayout,
+        _ cotangent: Tensor<Scalar>, forwardStates: [Tensor<Scalar>], layout: StateLayout,
         record: BackwardRecord
     ) throws(ODESolveError) -> [Tensor<Scalar>?] {
-        let partCount = initialState.count
         let last = times.count - 1
+        let stateCount = layout.totalCount
+        let parameterCount = parameters.reduce(0) { $0 + $1.scalarCount }
         let wantsTimeGradient = timesTensor?.requiresGradient ?? false
         var timeGradients = [Scalar](repeating: 0, count: times.count)
-        var adjoint = layout.unpack(cotangent, row: last)
-        var parameterGradients = parameters.map { Tensor<Scalar>(zeros: $0.shape) }
+        var adjoint = layout.row(cotangent, last)
+        var parameterGradients = Tensor<Scalar>(zeros: [parameterCount])
 
         let backwardMethod = adjointOptions.method ?? method
         let backwardOptions = augmentedOptions(layout: layout)
-        let augmented = AugmentedDynamics(
-            dynamics: dynamics, parameters: parameters, partCount: partCount)
+        let augmented = AugmentedDynamics(dynamics: dynamics, parameters: parameters, layout: layout)
 
         for i in stride(from: last, to: 0, by: -1) {
             if wantsTimeGradient {
-                let derivative = dynamics(times[i], forwardStates[i])
+                let derivative = dynamics(times[i], layout.parts(of: forwardStates[i]))
                 timeGradients[i] = Scalar(dotProduct(derivative, layout.unpack(cotangent, row: i)))
             }
-            let state = forwardStates[i] + adjoint + parameterGradients
+            let state = joined([forwardStates[i], adjoint, parameterGradients])
             let solution = try ODESolvers.odeint(
                 augmented.callAsFunction, state, at: [times[i], times[i - 1]],
                 method: backwardMethod, options: backwardOptions)
@@ -89,18 +96,27 @@ struct AdjointSolve<Scalar: TensorScalar> {
             record.statistics.rejectedSteps += solution.statistics.rejectedSteps
 
             let end = solution.states[1]
-            adjoint = Array(end[partCount..<(2 * partCount)])
-            parameterGradients = Array(end[(2 * partCount)...])
+            adjoint = slice(end, from: stateCount, count: stateCount)
+            parameterGradients = slice(end, from: 2 * stateCount, count: parameterCount)
             if i - 1 == 0 && wantsTimeGradient {
-                let derivative = dynamics(times[0], forwardStates[0])
-                timeGradients[0] = Scalar(-dotProduct(adjoint, derivative))
+                let derivative = dynamics(times[0], layout.parts(of: forwardStates[0]))
+                timeGradients[0] = Scalar(-dotProduct(layout.unpack(adjoint, row: 0), derivative))
             }
-            let outputCotangent = layout.unpack(cotangent, row: i - 1)
-            adjoint = zip(adjoint, outputCotangent).map { $0 + $1 }
+            // a(t_{i-1}) gains the loss's own gradient at that output.
+            adjoint.withUnsafeMutableBufferPointer { values in
+                cotangent.withUnsafeBufferPointer { gradients in
+                    let row = gradients.baseAddress! + (i - 1) * stateCount
+                    for j in 0..<stateCount { values[j] += row[j] }
+                }
+            }
         }
 
-        var result: [Tensor<Scalar>?] = [layout.flatten(adjoint)]
-        result += parameterGradients.map { Optional($0) }
+        var result: [Tensor<Scalar>?] = [adjoint]
+        var offset = 0
+        for parameter in parameters {
+            result.append(slice(parameterGradients, from: offset, count: parameter.scalarCount, shape: parameter.shape))
+            offset += parameter.scalarCount
+        }
         if let timesTensor {
             result.append(wantsTimeGradient ? Tensor(shape: timesTensor.shape, scalars: timeGradients) : nil)
         }
@@ -139,28 +155,39 @@ struct AdjointSolve<Scalar: TensorScalar> {
     }
 }
 
-/// The right-hand side of the augmented system `(z, a, ∂L/∂θ)`:
-/// `(f(t, z), -aᵀ ∂f/∂z, -aᵀ ∂f/∂θ)`, with the vector-Jacobian products from one recorded
+/// The right-hand side of the augmented system `[z | a | ∂L/∂θ]`:
+/// `[f(t, z) | -aᵀ ∂f/∂z | -aᵀ ∂f/∂θ]`, with the vector-Jacobian products from one recorded
 /// evaluation of `f`.
 struct AugmentedDynamics<Scalar: TensorScalar> {
     let dynamics: (Double, [Tensor<Scalar>]) -> [Tensor<Scalar>]
     let parameters: [Tensor<Scalar>]
-    let partCount: Int
+    let layout: StateLayout
     /// Set after the first evaluation has checked that every leaf the dynamics read is listed.
     private let checked = CheckOnce()
 
     init(
         dynamics: @escaping (Double, [Tensor<Scalar>]) -> [Tensor<Scalar>],
-        parameters: [Tensor<Scalar>], partCount: Int
+        parameters: [Tensor<Scalar>], layout: StateLayout
     ) {
         self.dynamics = dynamics
         self.parameters = parameters
-        self.partCount = partCount
+        self.layout = layout
     }
 
-    func callAsFunction(_ t: Double, _ state: [Tensor<Scalar>]) -> [Tensor<Scalar>] {
-        let z = state[0..<partCount].map { $0.detached().requiringGradient() }
-        let adjoint = Array(state[partCount..<(2 * partCount)])
+    func callAsFunction(_ t: Double, _ state: Tensor<Scalar>) -> Tensor<Scalar> {
+        let stateCount = layout.totalCount
+        var z: [Tensor<Scalar>] = []
+        var adjoint: [Tensor<Scalar>] = []
+        z.reserveCapacity(layout.shapes.count + parameters.count)
+        adjoint.reserveCapacity(layout.shapes.count)
+        for part in layout.shapes.indices {
+            z.append(slice(state, from: layout.offsets[part], count: layout.counts[part], shape: layout.shapes[part]))
+            adjoint.append(
+                slice(
+                    state, from: stateCount + layout.offsets[part], count: layout.counts[part],
+                    shape: layout.shapes[part]))
+        }
+        for tensor in z { tensor.requiringGradient() }
         let (derivative, products) = withGradientMode(enabled: true) {
             let derivative = dynamics(t, z)
             if !checked.done {
@@ -170,7 +197,22 @@ struct AugmentedDynamics<Scalar: TensorScalar> {
             let products = gradients(of: derivative, withRespectTo: z + parameters, seeds: adjoint)
             return (derivative, products)
         }
-        return derivative.map { $0.detached() } + products.map { -$0 }
+        // [f | -(∂f/∂z)ᵀ a | -(∂f/∂θ)ᵀ a], in the order of the parts and then the parameters.
+        return Tensor(shape: state.shape) { out in
+            var offset = 0
+            for part in derivative {
+                part.withUnsafeBufferPointer { values in
+                    if !values.isEmpty { (out.baseAddress! + offset).update(from: values.baseAddress!, count: values.count) }
+                    offset += values.count
+                }
+            }
+            for product in products {
+                product.withUnsafeBufferPointer { values in
+                    for j in values.indices { out[offset + j] = -values[j] }
+                    offset += values.count
+                }
+            }
+        }
     }
 
     private func checkParametersListed(_ derivative: [Tensor<Scalar>], _ z: [Tensor<Scalar>]) {
@@ -184,20 +226,44 @@ struct AugmentedDynamics<Scalar: TensorScalar> {
     }
 }
 
+/// Copies `count` values of `source` from `offset` into a new tensor of `shape` (default
+/// `[count]`), without recording.
+func slice<Scalar>(_ source: Tensor<Scalar>, from offset: Int, count: Int, shape: [Int]? = nil) -> Tensor<Scalar> {
+    source.withUnsafeBufferPointer { values in
+        Tensor(shape: shape ?? [count]) { out in
+            if count > 0 { out.baseAddress!.update(from: values.baseAddress! + offset, count: count) }
+        }
+    }
+}
+
+/// Returns the values of `parts` end to end in one vector, without recording.
+func joined<Scalar>(_ parts: [Tensor<Scalar>]) -> Tensor<Scalar> {
+    Tensor(shape: [parts.reduce(0) { $0 + $1.scalarCount }]) { out in
+        var offset = 0
+        for part in parts {
+            part.withUnsafeBufferPointer { values in
+                if !values.isEmpty { (out.baseAddress! + offset).update(from: values.baseAddress!, count: values.count) }
+                offset += values.count
+            }
+        }
+    }
+}
+
 /// A flag shared by copies of a value type.
 final class CheckOnce: @unchecked Sendable {
     var done = false
 }
 
-/// Packs the forward solution into one tensor `[times, totalCount]`, records it as the output
-/// of an operation on the initial state, the parameters and the times, and splits it into parts.
+/// Packs the forward solution (packed states, see `StateLayout`) into one tensor
+/// `[times, totalCount]`, records it as the output of an operation on the initial state, the
+/// parameters and the times, and splits it into parts.
 func recordedSolution<Scalar: TensorScalar>(
-    _ name: StaticString, forwardStates: [[Tensor<Scalar>]], statistics: ODEStatistics,
+    _ name: StaticString, forwardStates: [Tensor<Scalar>], statistics: ODEStatistics,
     layout: StateLayout, initialState: [Tensor<Scalar>], parameters: [Tensor<Scalar>],
     timesTensor: Tensor<Scalar>?,
     pullback: @escaping (Tensor<Scalar>, BackwardRecord) -> [Tensor<Scalar>?]
 ) -> NeuralODESolution<Scalar> {
-    let packed = layout.pack(forwardStates)
+    let packed = layout.pack(rows: forwardStates)
     let record = BackwardRecord()
     var inputs = [layout.flatten(initialState)] + parameters
     if let timesTensor { inputs.append(timesTensor) }

@@ -22,6 +22,8 @@ struct CheckpointedAdjointSolve<Scalar: TensorScalar> {
     let stepsPerCheckpoint: Int
     let parameters: [Tensor<Scalar>]
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func run() throws(ODESolveError) -> NeuralODESolution<Scalar> {
         guard let tableau = method.tableau else {
             throw ODESolveError.invalidOption(
@@ -33,7 +35,7 @@ struct CheckpointedAdjointSolve<Scalar: TensorScalar> {
                 name: "stepsPerCheckpoint", value: "\(stepsPerCheckpoint)", expected: "at least 1")
         }
         let layout = StateLayout(initialState)
-        let start = initialState.map { $0.detached() }
+        let start = layout.packed(initialState.map { $0.detached() })
 
         var forwardOptions = options
         forwardOptions.recordsAcceptedStates = true
@@ -47,7 +49,7 @@ struct CheckpointedAdjointSolve<Scalar: TensorScalar> {
         GradientMode.isEnabled = false
         defer { GradientMode.isEnabled = previousMode }
         let forward = try ODESolvers.odeint(
-            dynamics, start, at: times, method: method, options: forwardOptions)
+            layout.packedDynamics(dynamics), start, at: times, method: method, options: forwardOptions)
         GradientMode.isEnabled = previousMode
 
         let checkpoints = [(time: times[0], state: start)] + forward.acceptedStates
@@ -83,8 +85,8 @@ struct CheckpointedAdjointSolve<Scalar: TensorScalar> {
     }
 
     private func solveBackwards(
-        _ cotangent: Tensor<Scalar>, checkpoints: [(time: Double, state: [Tensor<Scalar>])],
-        forwardStates: [[Tensor<Scalar>]], layout: StateLayout, record: BackwardRecord,
+        _ cotangent: Tensor<Scalar>, checkpoints: [(time: Double, state: Tensor<Scalar>)],
+        forwardStates: [Tensor<Scalar>], layout: StateLayout, record: BackwardRecord,
         method fixedMethod: ODEMethod
     ) throws(ODESolveError) -> [Tensor<Scalar>?] {
         // Index of the checkpoint at each output time, and the segment boundaries.
@@ -110,7 +112,7 @@ struct CheckpointedAdjointSolve<Scalar: TensorScalar> {
         var parameterGradients = parameters.map { Tensor<Scalar>(zeros: $0.shape) }
         if wantsTimeGradient {
             for i in 1..<times.count {
-                let derivative = dynamics(times[i], forwardStates[i])
+                let derivative = dynamics(times[i], layout.parts(of: forwardStates[i]))
                 timeGradients[i] = Scalar(dotProduct(derivative, layout.unpack(cotangent, row: i)))
             }
         }
@@ -119,23 +121,33 @@ struct CheckpointedAdjointSolve<Scalar: TensorScalar> {
             let first = boundaries[segment - 1]
             let last = boundaries[segment]
             let grid = checkpoints[first...last].map(\.time)
-            let start = checkpoints[first].state.map { $0.detached().requiringGradient() }
+            let start = layout.parts(of: checkpoints[first].state).map { $0.detached().requiringGradient() }
             var fixedOptions = ODESolverOptions()
             fixedOptions.fixedGrid = .times(grid)
             // Re-run the segment with recording on; the pullback runs with it off.
             GradientMode.isEnabled = true
-            let solution: ODESolution<[Tensor<Scalar>]>
+            let end: [Tensor<Scalar>]
+            let statistics: ODEStatistics
             do {
-                solution = try ODESolvers.odeint(
-                    dynamics, start, at: [grid[0], grid[grid.count - 1]], method: fixedMethod,
-                    options: fixedOptions)
+                let interval = [grid[0], grid[grid.count - 1]]
+                if layout.isSinglePart {
+                    // One tensor as the state: one recorded combination per stage.
+                    let solution = try ODESolvers.odeint(
+                        layout.packedDynamics(dynamics), start[0], at: interval, method: fixedMethod,
+                        options: fixedOptions)
+                    (end, statistics) = ([solution.states[1]], solution.statistics)
+                } else {
+                    let solution = try ODESolvers.odeint(
+                        dynamics, start, at: interval, method: fixedMethod, options: fixedOptions)
+                    (end, statistics) = (solution.states[1], solution.statistics)
+                }
             } catch {
                 GradientMode.isEnabled = false
                 throw error
             }
             GradientMode.isEnabled = false
-            let products = gradients(of: solution.states[1], withRespectTo: start + parameters, seeds: adjoint)
-            let evaluations = solution.statistics.functionEvaluations
+            let products = gradients(of: end, withRespectTo: start + parameters, seeds: adjoint)
+            let evaluations = statistics.functionEvaluations
             record.statistics.functionEvaluations += evaluations
             record.statistics.acceptedSteps += grid.count - 1
             adjoint = Array(products[0..<start.count])
@@ -144,7 +156,7 @@ struct CheckpointedAdjointSolve<Scalar: TensorScalar> {
             }
             if let output = outputAt[first] {
                 if output == 0 && wantsTimeGradient {
-                    let derivative = dynamics(times[0], forwardStates[0])
+                    let derivative = dynamics(times[0], layout.parts(of: forwardStates[0]))
                     timeGradients[0] = Scalar(-dotProduct(adjoint, derivative))
                 }
                 let outputCotangent = layout.unpack(cotangent, row: output)

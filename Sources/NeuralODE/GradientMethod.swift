@@ -1,6 +1,6 @@
 import ODESolvers
 
-/// How gradients flow through an ODE solve.
+/// The method that computes gradients through an ODE solve.
 public enum GradientMethod: Sendable {
     /// Records every operation of the solver and backpropagates through them ("RK-Net" in
     /// Chen et al. 2018). Exact gradients of the discretised solution; memory grows with the
@@ -12,14 +12,14 @@ public enum GradientMethod: Sendable {
     /// with `z` reconstructed backwards from the forward solution at each output time. Memory
     /// does not grow with the number of steps.
     ///
-    /// The gradient approximates the exact one to within the backward solve's tolerances, and
-    /// can drift from it on dynamics that are unstable backwards in time; use
+    /// The gradient approximates the exact one to within the backward solve's tolerances. It
+    /// can drift from it on dynamics that are unstable backwards in time, so use
     /// `checkpointedAdjoint` there.
     case adjoint(AdjointOptions = AdjointOptions())
 
-    /// The adjoint computed segment by segment from states stored during the forward solve:
-    /// each group of `stepsPerCheckpoint` accepted steps is re-run from its stored start with
-    /// recording on and backpropagated, so the gradient is that of the discretised solution
+    /// The adjoint computed segment by segment from states stored during the forward solve.
+    /// Each group of `stepsPerCheckpoint` accepted steps is re-run from its stored start with
+    /// recording on and backpropagated. The gradient is then that of the discretised solution,
     /// even where the backward reconstruction of `z` would drift. Memory grows with the number
     /// of checkpoints plus one segment's operations.
     case checkpointedAdjoint(stepsPerCheckpoint: Int = 1)

@@ -16,7 +16,7 @@ public struct NeuralODESolution<Scalar: TensorScalar> {
     public var trajectory: Tensor<Scalar> { states[0] }
 }
 
-/// What the backward pass of an ODE solve did, filled in when the gradient is computed.
+/// A record of the backward pass of an ODE solve, filled in when the gradient is computed.
 ///
 /// A pullback cannot throw, so a backward solve that fails (step limit, non-finite adjoint)
 /// leaves NaN gradients and stores its error here; `check()` rethrows it.

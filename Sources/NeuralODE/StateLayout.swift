@@ -1,7 +1,13 @@
 import TensorEngine
 
 /// The parts of a multi-tensor state laid end to end in one flat row, so that a solve's output
-/// can be one recorded tensor of shape `[times, totalCount]`.
+/// can be one recorded tensor of shape `[times, totalCount]`, and so that the solvers can
+/// integrate the whole state as one tensor.
+///
+/// A *packed* state is one tensor that contains every part: the part itself when there is only
+/// one, else a vector of `totalCount` values with part `p` at `offsets[p]`. The solvers combine
+/// a packed state in one fused pass per stage, where a list of parts would cost one pass and
+/// several small arrays per part.
 struct StateLayout {
     let shapes: [[Int]]
     let counts: [Int]
@@ -21,15 +27,47 @@ struct StateLayout {
         totalCount = total
     }
 
-    /// Packs the states at each time into one tensor `[states.count, totalCount]`; nothing is
-    /// recorded.
-    func pack<Scalar>(_ states: [[Tensor<Scalar>]]) -> Tensor<Scalar> {
+    /// True when the state has one part, which is then its own packed form.
+    var isSinglePart: Bool { shapes.count == 1 }
+
+    /// Returns the packed form of `parts`, without recording.
+    func packed<Scalar>(_ parts: [Tensor<Scalar>]) -> Tensor<Scalar> {
+        if isSinglePart { return parts[0] }
+        return Tensor(shape: [totalCount]) { out in
+            for (part, tensor) in parts.enumerated() {
+                tensor.withUnsafeBufferPointer { source in
+                    if !source.isEmpty {
+                        (out.baseAddress! + offsets[part]).update(from: source.baseAddress!, count: source.count)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Returns the parts of a packed state without recording: copies, or the state itself when
+    /// there is one part.
+    func parts<Scalar>(of packed: Tensor<Scalar>) -> [Tensor<Scalar>] {
+        if isSinglePart { return [packed] }
+        return unpack(packed, row: 0)
+    }
+
+    /// Wraps dynamics of the parts as dynamics of the packed state, for solves that record
+    /// nothing.
+    func packedDynamics<Scalar>(
+        _ dynamics: @escaping (Double, [Tensor<Scalar>]) -> [Tensor<Scalar>]
+    ) -> (Double, Tensor<Scalar>) -> Tensor<Scalar> {
+        if isSinglePart { return { t, y in dynamics(t, [y])[0] } }
+        let layout = self
+        return { t, y in layout.packed(dynamics(t, layout.parts(of: y))) }
+    }
+
+    /// Stacks packed states into one tensor `[states.count, totalCount]`, without recording.
+    func pack<Scalar>(rows states: [Tensor<Scalar>]) -> Tensor<Scalar> {
         Tensor(shape: [states.count, totalCount]) { out in
-            for (row, parts) in states.enumerated() {
-                for (part, tensor) in parts.enumerated() {
-                    tensor.withUnsafeBufferPointer { source in
-                        let target = out.baseAddress! + row * totalCount + offsets[part]
-                        if !source.isEmpty { target.update(from: source.baseAddress!, count: source.count) }
+            for (row, state) in states.enumerated() {
+                state.withUnsafeBufferPointer { source in
+                    if !source.isEmpty {
+                        (out.baseAddress! + row * totalCount).update(from: source.baseAddress!, count: totalCount)
                     }
                 }
             }
@@ -43,6 +81,17 @@ struct StateLayout {
                 Tensor(shape: shapes[part]) { out in
                     let start = source.baseAddress! + row * totalCount + offsets[part]
                     if counts[part] > 0 { out.baseAddress!.update(from: start, count: counts[part]) }
+                }
+            }
+        }
+    }
+
+    /// Copies row `row` of a tensor `[rows, totalCount]` into a vector `[totalCount]`.
+    func row<Scalar>(_ packed: Tensor<Scalar>, _ row: Int) -> Tensor<Scalar> {
+        packed.withUnsafeBufferPointer { source in
+            Tensor(shape: [totalCount]) { out in
+                if totalCount > 0 {
+                    out.baseAddress!.update(from: source.baseAddress! + row * totalCount, count: totalCount)
                 }
             }
         }

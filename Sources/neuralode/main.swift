@@ -18,7 +18,7 @@ struct CommandEntry {
 }
 
 /// The subcommands, in the order help lists them.
-let commands = [CommandEntry(DemoCommand.self)]
+let commands = [CommandEntry(DemoCommand.self), CommandEntry(MNISTCommand.self), CommandEntry(LatentCommand.self), CommandEntry(CNFCommand.self)]
 
 @MainActor
 func printHelp() {

@@ -22,6 +22,8 @@ final class GradientNode<Scalar: TensorScalar> {
 extension Tensor {
     /// Marks this tensor as a leaf whose gradient is wanted, and returns it.
     @discardableResult
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func requiringGradient() -> Tensor {
         precondition(
             gradientNode == nil,
@@ -32,6 +34,8 @@ extension Tensor {
     }
 
     /// Returns a tensor with the same values that is cut from the recorded graph.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func detached() -> Tensor {
         Tensor(viewOf: self, shape: shape)
     }
@@ -52,6 +56,10 @@ extension Tensor {
     }
 
     /// Attaches a recorded operation to this freshly computed result, and returns it.
+    ///
+    /// A pullback that uses the result must capture it `[unowned result]`: the result owns the
+    /// node that owns the pullback, so a strong capture is a reference cycle that keeps the whole
+    /// recorded graph alive. The pullback only runs while the result is alive.
     @inline(__always)
     func recorded(
         _ operation: StaticString, _ inputs: [Tensor],
@@ -75,6 +83,8 @@ extension Tensor {
 ///   - seeds: One cotangent per output with the output's shape; default: ones.
 ///   - createGraph: Record the backward pass for higher derivatives. Default `false`.
 /// - Returns: One gradient per input; zeros where the input does not affect the outputs.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func gradients<Scalar>(
     of outputs: [Tensor<Scalar>], withRespectTo inputs: [Tensor<Scalar>],
     seeds: [Tensor<Scalar>]? = nil, createGraph: Bool = false
@@ -119,6 +129,8 @@ public func gradients<Scalar>(
 }
 
 /// Computes the vector-Jacobian product of one output with respect to `inputs`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func gradients<Scalar>(
     of output: Tensor<Scalar>, withRespectTo inputs: [Tensor<Scalar>],
     seed: Tensor<Scalar>? = nil, createGraph: Bool = false
@@ -131,6 +143,8 @@ extension Tensor {
     /// Accumulates the gradient of this tensor into `gradient` of every leaf it depends on.
     ///
     /// - Parameter seed: The cotangent of this tensor; default: ones (for a scalar loss, 1).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func backward(seed: Tensor? = nil) {
         let leaves = topologicalOrder(from: [self]).filter { $0.isGradientLeaf }
         let results = gradients(of: [self], withRespectTo: leaves, seeds: seed.map { [$0] })

@@ -37,7 +37,7 @@ public enum ElementaryFunction: Sendable {
 }
 
 extension TensorScalar {
-    /// Scalar-loop fallback used by both conformances until a vectorised kernel replaces it.
+    /// One C library call per value: the kernel for sin and cos.
     @inline(__always)
     static func applyElementwise(
         _ function: ElementaryFunction, _ x: UnsafePointer<Self>,
@@ -85,6 +85,12 @@ extension Float: TensorScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        if m * n * k <= SmallMatrixProduct.maximumMultiplyAdds {
+            SmallMatrixProduct.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_sgemm(
             CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
@@ -116,6 +122,12 @@ extension Double: TensorScalar {
         b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
+        if m * n * k <= SmallMatrixProduct.maximumMultiplyAdds {
+            SmallMatrixProduct.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_dgemm(
             CblasRowMajor, cblasTranspose(transposeA), cblasTranspose(transposeB),
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),

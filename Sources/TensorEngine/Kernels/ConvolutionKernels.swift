@@ -3,7 +3,7 @@
 ///
 /// The filter has shape `[outputChannels, inputChannels / groups, kernelHeight, kernelWidth]`,
 /// as in PyTorch. Output sizes follow `(size + 2 · padding − kernel) / stride + 1`, rounded down.
-struct ConvolutionGeometry: Equatable, Sendable {
+struct ConvolutionGeometry: Hashable, Sendable {
     let batch: Int
     let inputChannels: Int
     let inputHeight: Int
@@ -446,10 +446,57 @@ enum ConvolutionKernels {
         }
     }
 
-    /// Writes the convolution of `input` with `filter` into `output`, all NCHW.
+    /// Writes the convolution of `input` with `filter` into `output`, all NCHW: through oneDNN
+    /// for `Float` when `ConvolutionBackend.current` selects it and oneDNN implements the
+    /// geometry, through im2col otherwise.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
     static func forward<S: TensorScalar>(
+        input: UnsafePointer<S>, filter: UnsafePointer<S>, output: UnsafeMutablePointer<S>,
+        _ g: ConvolutionGeometry
+    ) {
+        if S.self == Float.self
+            && OneDNNConvolution.forward(
+                input: UnsafeRawPointer(input), filter: UnsafeRawPointer(filter),
+                output: UnsafeMutableRawPointer(output), g)
+        {
+            return
+        }
+        im2colForward(input: input, filter: filter, output: output, g)
+    }
+
+    /// Writes the gradients of the convolution with respect to its input and its filter, given
+    /// the output cotangent `outputGradient`. A `nil` target skips that gradient. Each gradient
+    /// goes through oneDNN or im2col as `forward` does.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func backward<S: TensorScalar>(
+        input: UnsafePointer<S>?, filter: UnsafePointer<S>?, outputGradient: UnsafePointer<S>,
+        inputGradient: UnsafeMutablePointer<S>?, filterGradient: UnsafeMutablePointer<S>?,
+        _ g: ConvolutionGeometry
+    ) {
+        var inputGradient = inputGradient
+        var filterGradient = filterGradient
+        if S.self == Float.self {
+            let computed = OneDNNConvolution.backward(
+                input: input.map { UnsafeRawPointer($0) }, filter: filter.map { UnsafeRawPointer($0) },
+                outputGradient: UnsafeRawPointer(outputGradient),
+                inputGradient: inputGradient.map { UnsafeMutableRawPointer($0) },
+                filterGradient: filterGradient.map { UnsafeMutableRawPointer($0) }, g)
+            if computed.inputGradient { inputGradient = nil }
+            if computed.filterGradient { filterGradient = nil }
+            if inputGradient == nil && filterGradient == nil { return }
+        }
+        im2colBackward(
+            input: input, filter: filter, outputGradient: outputGradient,
+            inputGradient: inputGradient, filterGradient: filterGradient, g)
+    }
+
+    /// Writes the convolution of `input` with `filter` into `output`, all NCHW, with im2col and
+    /// gemm.
+    @_specialize(where S == Float)
+    @_specialize(where S == Double)
+    static func im2colForward<S: TensorScalar>(
         input: UnsafePointer<S>, filter: UnsafePointer<S>, output: UnsafeMutablePointer<S>,
         _ g: ConvolutionGeometry
     ) {
@@ -495,14 +542,15 @@ enum ConvolutionKernels {
     }
 
     /// Writes the gradients of the convolution with respect to its input and its filter, given
-    /// the output cotangent `outputGradient`. A `nil` target skips that gradient.
+    /// the output cotangent `outputGradient`, with im2col, col2im and gemm. A `nil` target skips
+    /// that gradient.
     ///
     /// The input gradient is a transposed convolution of the cotangent with the filter, and the
     /// filter gradient correlates the input with the cotangent. Computing both in one pass
     /// copies the cotangent into the product layout once.
     @_specialize(where S == Float)
     @_specialize(where S == Double)
-    static func backward<S: TensorScalar>(
+    static func im2colBackward<S: TensorScalar>(
         input: UnsafePointer<S>?, filter: UnsafePointer<S>?, outputGradient: UnsafePointer<S>,
         inputGradient: UnsafeMutablePointer<S>?, filterGradient: UnsafeMutablePointer<S>?,
         _ g: ConvolutionGeometry

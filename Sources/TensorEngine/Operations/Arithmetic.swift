@@ -66,6 +66,24 @@ enum BinaryKernel {
             dispatch(operation, a.base, 0, b.base, 1, out.base, out.scalarCount)
             return
         }
+        // A bias-like operand whose shape is the trailing dimensions of the result (as [64]
+        // against [512, 64]) repeats whole rows: one contiguous loop per row.
+        if a.scalarCount == out.scalarCount && isTrailingBlock(b.shape, of: out.shape) {
+            let rowLength = b.scalarCount
+            for row in 0..<(out.scalarCount / Swift.max(1, rowLength)) {
+                let offset = row * rowLength
+                dispatch(operation, a.base + offset, 1, b.base, 1, out.base + offset, rowLength)
+            }
+            return
+        }
+        if b.scalarCount == out.scalarCount && isTrailingBlock(a.shape, of: out.shape) {
+            let rowLength = a.scalarCount
+            for row in 0..<(out.scalarCount / Swift.max(1, rowLength)) {
+                let offset = row * rowLength
+                dispatch(operation, a.base, 1, b.base + offset, 1, out.base + offset, rowLength)
+            }
+            return
+        }
         let iterator = BroadcastIterator(
             shape: out.shape,
             stridesA: ShapeRules.broadcastStrides(a.shape, to: out.shape),
@@ -75,6 +93,18 @@ enum BinaryKernel {
                 operation, a.base + offsetA, innerA, b.base + offsetB, innerB,
                 out.base + offsetOut, count)
         }
+    }
+
+    /// True when `shape`, without leading 1s, equals the trailing dimensions of `target`, so
+    /// that broadcasting repeats it as whole contiguous blocks.
+    static func isTrailingBlock(_ shape: [Int], of target: [Int]) -> Bool {
+        var first = 0
+        while first < shape.count && shape[first] == 1 { first += 1 }
+        let length = shape.count - first
+        guard length > 0 && length <= target.count else { return false }
+        let offset = target.count - length
+        for i in 0..<length where shape[first + i] != target[offset + i] { return false }
+        return true
     }
 
     @inline(__always)
@@ -97,6 +127,8 @@ enum BinaryKernel {
 // MARK: - Public arithmetic
 
 extension Tensor {
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (a: Tensor, b: Tensor) -> Tensor {
         let result = elementwise(.add, a, b, name: "add")
         guard shouldRecord(a, b) else { return result }
@@ -105,6 +137,8 @@ extension Tensor {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (a: Tensor, b: Tensor) -> Tensor {
         let result = elementwise(.subtract, a, b, name: "subtract")
         guard shouldRecord(a, b) else { return result }
@@ -113,6 +147,8 @@ extension Tensor {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (a: Tensor, b: Tensor) -> Tensor {
         let result = elementwise(.multiply, a, b, name: "multiply")
         guard shouldRecord(a, b) else { return result }
@@ -124,6 +160,8 @@ extension Tensor {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (a: Tensor, b: Tensor) -> Tensor {
         let result = elementwise(.divide, a, b, name: "divide")
         guard shouldRecord(a, b) else { return result }
@@ -137,10 +175,12 @@ extension Tensor {
 
     /// Elementwise `a` raised to `b`, broadcasting. The gradient with respect to `b` uses
     /// `log a`, so it is only defined for positive `a`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func pow(_ a: Tensor, _ b: Tensor) -> Tensor {
         let result = elementwise(.power, a, b, name: "pow")
         guard shouldRecord(a, b) else { return result }
-        return result.recorded("pow", [a, b]) { g in
+        return result.recorded("pow", [a, b]) { [unowned result] g in
             [
                 a.requiresGradient
                     ? (g * b * Tensor.pow(a, b - Tensor(Scalar(1)))).summed(toShape: a.shape) : nil,
@@ -150,6 +190,8 @@ extension Tensor {
     }
 
     /// Elementwise maximum; where the operands are equal the gradient goes to `a`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func maximum(_ a: Tensor, _ b: Tensor) -> Tensor {
         let result = elementwise(.maximum, a, b, name: "maximum")
         guard shouldRecord(a, b) else { return result }
@@ -163,6 +205,8 @@ extension Tensor {
     }
 
     /// Elementwise minimum; where the operands are equal the gradient goes to `a`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func minimum(_ a: Tensor, _ b: Tensor) -> Tensor {
         let result = elementwise(.minimum, a, b, name: "minimum")
         guard shouldRecord(a, b) else { return result }
@@ -175,20 +219,46 @@ extension Tensor {
         }
     }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static prefix func - (x: Tensor) -> Tensor { x.affine(scale: -1, shift: 0) }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (a: Tensor, b: Scalar) -> Tensor { a.affine(scale: 1, shift: b) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func + (a: Scalar, b: Tensor) -> Tensor { b.affine(scale: 1, shift: a) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (a: Tensor, b: Scalar) -> Tensor { a.affine(scale: 1, shift: -b) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func - (a: Scalar, b: Tensor) -> Tensor { b.affine(scale: -1, shift: a) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (a: Tensor, b: Scalar) -> Tensor { a.affine(scale: b, shift: 0) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func * (a: Scalar, b: Tensor) -> Tensor { b.affine(scale: a, shift: 0) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (a: Tensor, b: Scalar) -> Tensor { a.affine(scale: 1 / b, shift: 0) }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func / (a: Scalar, b: Tensor) -> Tensor { b.reciprocal() * a }
 
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func += (a: inout Tensor, b: Tensor) { a = a + b }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func -= (a: inout Tensor, b: Tensor) { a = a - b }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func *= (a: inout Tensor, b: Tensor) { a = a * b }
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func /= (a: inout Tensor, b: Tensor) { a = a / b }
 }
 
@@ -202,6 +272,8 @@ public enum Comparison: Sendable {
 extension Tensor {
     /// Compares elementwise with broadcasting and returns a mask of ones and zeros.
     /// The result does not take part in differentiation.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func compare(_ a: Tensor, _ comparison: Comparison, _ b: Tensor) -> Tensor {
         let shape = ShapeRules.broadcast(a.shape, b.shape, operation: "compare")
         let result = Tensor(uninitializedShape: shape)
@@ -232,6 +304,8 @@ extension Tensor {
     }
 
     /// Compares every element with a scalar and returns a mask of ones and zeros.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func compared(_ comparison: Comparison, _ value: Scalar) -> Tensor {
         Tensor.compare(self, comparison, Tensor(value))
     }
@@ -239,6 +313,8 @@ extension Tensor {
     /// Selects elementwise from `a` where `condition` is non-zero and from `b` elsewhere,
     /// broadcasting all three. Gradients flow to the selected operand only, so a NaN or an
     /// infinity in the operand not selected does not reach the gradient.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func `where`(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let valueShape = ShapeRules.broadcast(a.shape, b.shape, operation: "where")
         let shape = ShapeRules.broadcast(condition.shape, valueShape, operation: "where")

@@ -75,6 +75,10 @@ extension Tensor {
 /// With `groups` > 1, the channels split into that many groups, and output channel `o` reads
 /// only the input channels of group `o / (O / groups)`.
 ///
+/// `Float` convolutions and their gradients run on oneDNN, with its OpenMP threads
+/// (`OMP_NUM_THREADS`). Setting the environment variable `NEURALODE_CONVOLUTION=im2col` selects
+/// the im2col-and-gemm kernels on OpenBLAS instead, which `Double` convolutions always use.
+///
 /// - Parameters:
 ///   - input: Images of shape [N, C, H, W].
 ///   - filter: Filters of shape [O, C / groups, kh, kw].

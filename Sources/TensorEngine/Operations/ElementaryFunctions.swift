@@ -18,6 +18,8 @@ extension Tensor {
     }
 
     /// `scale * self + shift`, elementwise. The building block of arithmetic with scalars.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func affine(scale: Scalar, shift: Scalar) -> Tensor {
         let result = mapped { scale * $0 + shift }
         guard Tensor.shouldRecord(self) else { return result }
@@ -25,13 +27,19 @@ extension Tensor {
     }
 
     /// `1 / self`, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func reciprocal() -> Tensor {
         let result = mapped { 1 / $0 }
         guard Tensor.shouldRecord(self) else { return result }
-        return result.recorded("reciprocal", [self]) { g in [-(g * result * result)] }
+        return result.recorded("reciprocal", [self]) { [unowned result] g in
+            [-(g * result * result)]
+        }
     }
 
     /// `self` raised to a constant power, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func pow(_ exponent: Scalar) -> Tensor {
         let result: Tensor
         if exponent == 2 {
@@ -48,6 +56,8 @@ extension Tensor {
     }
 
     /// `self * self`, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squared() -> Tensor {
         let result = mapped { $0 * $0 }
         guard Tensor.shouldRecord(self) else { return result }
@@ -55,13 +65,17 @@ extension Tensor {
     }
 
     /// Square root, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sqrt() -> Tensor {
         let result = mapped(.sqrt)
         guard Tensor.shouldRecord(self) else { return result }
-        return result.recorded("sqrt", [self]) { g in [g / (result * 2)] }
+        return result.recorded("sqrt", [self]) { [unowned result] g in [g / (result * 2)] }
     }
 
     /// Absolute value, elementwise; the gradient at 0 is 0.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func abs() -> Tensor {
         let result = mapped { Swift.abs($0) }
         guard Tensor.shouldRecord(self) else { return result }
@@ -69,18 +83,24 @@ extension Tensor {
     }
 
     /// -1, 0 or 1 by the sign of each value; constant, so it records nothing.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sign() -> Tensor {
         mapped { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
     }
 
     /// Natural exponential, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func exp() -> Tensor {
         let result = mapped(.exp)
         guard Tensor.shouldRecord(self) else { return result }
-        return result.recorded("exp", [self]) { g in [g * result] }
+        return result.recorded("exp", [self]) { [unowned result] g in [g * result] }
     }
 
     /// Natural logarithm, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func log() -> Tensor {
         let result = mapped(.log)
         guard Tensor.shouldRecord(self) else { return result }
@@ -88,10 +108,14 @@ extension Tensor {
     }
 
     /// Hyperbolic tangent, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func tanh() -> Tensor {
         let result = mapped(.tanh)
         guard Tensor.shouldRecord(self) else { return result }
-        return result.recorded("tanh", [self]) { g in [Tensor.tanhPullback(output: result, g)] }
+        return result.recorded("tanh", [self]) { [unowned result] g in
+            [Tensor.tanhPullback(output: result, g)]
+        }
     }
 
     /// `g * (1 - y²)` in one pass: the pullback of tanh given its output `y`.
@@ -112,13 +136,19 @@ extension Tensor {
     }
 
     /// Logistic sigmoid `1 / (1 + e^-x)`, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sigmoid() -> Tensor {
         let result = mapped(.sigmoid)
         guard Tensor.shouldRecord(self) else { return result }
-        return result.recorded("sigmoid", [self]) { g in [g * result * (1 - result)] }
+        return result.recorded("sigmoid", [self]) { [unowned result] g in
+            [g * result * (1 - result)]
+        }
     }
 
     /// `log(1 + e^x)`, elementwise, computed without overflow.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func softplus() -> Tensor {
         let result = mapped(.softplus)
         guard Tensor.shouldRecord(self) else { return result }
@@ -126,6 +156,8 @@ extension Tensor {
     }
 
     /// `max(x, 0)`, elementwise; the gradient at 0 is 0.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func relu() -> Tensor {
         let result = mapped { Swift.max($0, 0) }
         guard Tensor.shouldRecord(self) else { return result }
@@ -133,6 +165,8 @@ extension Tensor {
     }
 
     /// Sine, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sin() -> Tensor {
         let result = mapped(.sin)
         guard Tensor.shouldRecord(self) else { return result }
@@ -140,6 +174,8 @@ extension Tensor {
     }
 
     /// Cosine, elementwise.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func cos() -> Tensor {
         let result = mapped(.cos)
         guard Tensor.shouldRecord(self) else { return result }
@@ -147,6 +183,8 @@ extension Tensor {
     }
 
     /// Limits every value to `[lower, upper]`; the gradient is 0 where a limit applies.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func clamped(lower: Scalar = -.infinity, upper: Scalar = .infinity) -> Tensor {
         precondition(lower <= upper, "clamped: lower bound \(lower) exceeds upper bound \(upper)")
         let result = mapped { Swift.min(Swift.max($0, lower), upper) }

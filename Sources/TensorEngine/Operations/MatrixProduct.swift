@@ -7,6 +7,8 @@ extension Tensor {
     ///
     /// - Precondition: both ranks are at least 2 and the inner sizes agree.
     /// - Complexity: O(batch · m · n · k) through `gemm`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func matmul(
         _ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false
     ) -> Tensor {
@@ -26,11 +28,19 @@ extension Tensor {
             k == kB,
             "matmul: inner sizes differ, \(a.shape)\(transposeA ? "ᵀ" : "") × \(b.shape)\(transposeB ? "ᵀ" : "") (\(k) vs \(kB))"
         )
-        let batchA = Array(a.shape.dropLast(2))
-        let batchB = Array(b.shape.dropLast(2))
-        let batch = ShapeRules.broadcast(batchA, batchB, operation: "matmul")
-        let result = Tensor(uninitializedShape: batch + [m, n])
-        multiply(a, b, transposeA, transposeB, m: m, n: n, k: k, batch: batch, into: result)
+        let result: Tensor
+        if a.rank == 2 && b.rank == 2 {
+            // No batch dimensions: skip the batch bookkeeping, which costs more than an 8×8
+            // product.
+            result = Tensor(uninitializedShape: [m, n])
+            multiply(a, b, transposeA, transposeB, m: m, n: n, k: k, batch: [], into: result)
+        } else {
+            let batchA = Array(a.shape.dropLast(2))
+            let batchB = Array(b.shape.dropLast(2))
+            let batch = ShapeRules.broadcast(batchA, batchB, operation: "matmul")
+            result = Tensor(uninitializedShape: batch + [m, n])
+            multiply(a, b, transposeA, transposeB, m: m, n: n, k: k, batch: batch, into: result)
+        }
 
         guard shouldRecord(a, b) else { return result }
         return result.recorded("matmul", [a, b]) { g in
@@ -62,6 +72,13 @@ extension Tensor {
         if m == 0 || n == 0 { return }
         if k == 0 {
             result.base.update(repeating: 0, count: result.scalarCount)
+            return
+        }
+        if batch.isEmpty {
+            Scalar.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                alpha: 1, a: a.base, lda: lda, b: b.base, ldb: ldb, beta: 0,
+                c: result.base, ldc: n)
             return
         }
         // A batch of `a` against one matrix `b` is a single product with the batch folded into m.
@@ -101,6 +118,8 @@ extension Tensor {
 }
 
 /// Matrix product of the last two dimensions; see `Tensor.matmul`.
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 public func matmul<Scalar>(
     _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false
 ) -> Tensor<Scalar> {

@@ -14,10 +14,7 @@ extension Tensor {
         let target = result.base
         if inner == 1 {
             for o in 0..<outer {
-                var total: Scalar = 0
-                let row = source + o * size
-                for k in 0..<size { total += row[k] }
-                target[o] = total
+                target[o] = VectorReduction.sum(source + o * size, count: size)
             }
         } else {
             for o in 0..<outer {
@@ -34,6 +31,8 @@ extension Tensor {
     /// Sums over `axes`. With `keepingDimensions`, reduced axes stay with size 1.
     ///
     /// - Precondition: every axis is in `-rank..<rank`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum(alongAxes axes: [Int], keepingDimensions: Bool = false) -> Tensor {
         let normalized = Set(axes.map {
             ShapeRules.normalize(axis: $0, rank: rank, shape: shape, operation: "sum(alongAxes:)")
@@ -59,22 +58,26 @@ extension Tensor {
     }
 
     /// Sums over one axis.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum(alongAxis axis: Int, keepingDimensions: Bool = false) -> Tensor {
         sum(alongAxes: [axis], keepingDimensions: keepingDimensions)
     }
 
     /// Sums every value into a rank-0 tensor.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func sum() -> Tensor {
         let result = Tensor(uninitializedShape: [])
-        var total: Scalar = 0
-        for i in 0..<scalarCount { total += base[i] }
-        result.base[0] = total
+        result.base[0] = VectorReduction.sum(base, count: scalarCount)
         guard Tensor.shouldRecord(self) else { return result }
         let inputShape = shape
         return result.recorded("sum", [self]) { g in [g.broadcasted(to: inputShape)] }
     }
 
     /// Mean over `axes`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean(alongAxes axes: [Int], keepingDimensions: Bool = false) -> Tensor {
         var count = 1
         for axis in Set(axes.map {
@@ -86,11 +89,15 @@ extension Tensor {
     }
 
     /// Mean over one axis.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean(alongAxis axis: Int, keepingDimensions: Bool = false) -> Tensor {
         mean(alongAxes: [axis], keepingDimensions: keepingDimensions)
     }
 
     /// Mean of every value, as a rank-0 tensor.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func mean() -> Tensor {
         sum() / Scalar(Swift.max(1, scalarCount))
     }
@@ -98,6 +105,8 @@ extension Tensor {
     /// Repeats values along stretched dimensions to reach `target`, by broadcasting rules.
     ///
     /// - Precondition: this shape broadcasts to `target`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func broadcasted(to target: [Int]) -> Tensor {
         if target == shape { return self }
         precondition(
@@ -129,6 +138,8 @@ extension Tensor {
     /// tensor of shape `target`: the pullback of broadcasting.
     ///
     /// - Precondition: `target` broadcasts to this shape.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func summed(toShape target: [Int]) -> Tensor {
         if target == shape { return self }
         precondition(

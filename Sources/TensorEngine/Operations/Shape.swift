@@ -4,6 +4,8 @@ extension Tensor {
     /// may be -1, and is then inferred.
     ///
     /// - Precondition: the element counts agree.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func reshaped(to newShape: [Int]) -> Tensor {
         var resolved = newShape
         if let inferred = newShape.firstIndex(of: -1) {
@@ -25,12 +27,16 @@ extension Tensor {
     }
 
     /// Flattens every dimension from `startAxis` on into one.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func flattened(from startAxis: Int = 1) -> Tensor {
         let axis = ShapeRules.normalize(axis: startAxis, rank: rank, shape: shape, operation: "flattened(from:)")
         return reshaped(to: Array(shape[..<axis]) + [-1])
     }
 
     /// Inserts a dimension of size 1 at `axis`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func expandingShape(at axis: Int) -> Tensor {
         let position = ShapeRules.normalize(axis: axis, rank: rank + 1, shape: shape, operation: "expandingShape(at:)")
         var newShape = shape
@@ -39,6 +45,8 @@ extension Tensor {
     }
 
     /// Removes dimensions of size 1 at `axes`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func squeezingShape(at axes: [Int]) -> Tensor {
         let normalized = Set(axes.map {
             ShapeRules.normalize(axis: $0, rank: rank, shape: shape, operation: "squeezingShape(at:)")
@@ -53,6 +61,8 @@ extension Tensor {
     ///
     /// The stage combinations of Runge–Kutta methods use this, so a step costs one pass per
     /// stage rather than one operation per coefficient.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public static func linearCombination(_ terms: [Tensor], coefficients: [Scalar]) -> Tensor {
         precondition(
             !terms.isEmpty && terms.count == coefficients.count,

@@ -1,0 +1,194 @@
+"""Run the ODE benchmarks of neuralode-bench, diffrax and torchdiffeq alternately and print tables.
+
+The workloads are `mlp_ode_solve` (sizes 1, 64, 4096) and `spiral_train_direct` /
+`spiral_train_adjoint` (size 20), described in Benchmarks/reference/README.md. The machine is
+shared and noisy, so a comparison is several rounds. Each round runs the three programs back
+to back, in an order that rotates from round to round. A figure in the tables is the median,
+over rounds, of each run's median, and a ratio divides two such figures. The raw JSON lines of
+every run stay in --output-dir.
+
+Usage:
+    python3 Benchmarks/compare_solvers.py --rounds 5 --output-dir /tmp/solver-comparison
+    python3 Benchmarks/compare_solvers.py --summarize-only --output-dir /tmp/solver-comparison
+
+Uses only the standard library. The Swift benchmark must be built first
+(swift build -c release --product neuralode-bench) and the reference venv set up
+(Benchmarks/reference/setup-venv.sh).
+"""
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SWIFT = "neuralode-swift"
+LIBRARIES = [SWIFT, "diffrax", "torchdiffeq"]
+WORKLOADS = [
+    ("mlp_ode_solve", 1),
+    ("mlp_ode_solve", 64),
+    ("mlp_ode_solve", 4096),
+    ("spiral_train_direct", 20),
+    ("spiral_train_adjoint", 20),
+]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
+    parser.add_argument(
+        "--bench",
+        default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
+        help="path of the release neuralode-bench executable",
+    )
+    parser.add_argument(
+        "--python",
+        default=os.path.join(REPOSITORY, ".venv-bench", "bin", "python"),
+        help="python of the reference environment",
+    )
+    parser.add_argument(
+        "--references",
+        default="diffrax,torchdiffeq",
+        help="comma-separated reference libraries to run (default diffrax,torchdiffeq)",
+    )
+    parser.add_argument("--quick", action="store_true", help="pass --quick to every program")
+    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+    args = parser.parse_args()
+    unknown = set(args.references.split(",")) - set(LIBRARIES[1:])
+    if unknown:
+        parser.error(f"--references: unknown library {', '.join(sorted(unknown))}; use diffrax or torchdiffeq")
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    return args
+
+
+def commands(args):
+    quick = ["--quick"] if args.quick else []
+    reference = os.path.join(REPOSITORY, "Benchmarks", "reference")
+    sides = [
+        (SWIFT, [args.bench, "solver", "spiral", "--json"] + quick),
+        ("diffrax", [args.python, os.path.join(reference, "diffrax_bench.py")] + quick),
+        ("torchdiffeq", [args.python, os.path.join(reference, "torchdiffeq_bench.py")] + quick),
+    ]
+    wanted = [SWIFT] + args.references.split(",")
+    return [(label, command) for label, command in sides if label in wanted]
+
+
+def run_to_file(command, path):
+    sys.stderr.write(f"== {' '.join(command)} > {path}\n")
+    with open(path, "w") as output:
+        completed = subprocess.run(command, stdout=output)
+    if completed.returncode != 0:
+        sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
+
+
+def run_rounds(args):
+    os.makedirs(args.output_dir, exist_ok=True)
+    sides = commands(args)
+    for index in range(args.rounds):
+        shift = index % len(sides)
+        for label, command in sides[shift:] + sides[:shift]:
+            run_to_file(command, os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl"))
+
+
+def load_records(output_dir):
+    """Return {(name, size, library): [record of each run]}."""
+    table = {}
+    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
+    if not paths:
+        sys.exit(f"error: no round*-*.jsonl files in {output_dir}")
+    for path in paths:
+        with open(path) as handle:
+            for line in handle:
+                line = line.strip()
+                if not line.startswith("{"):
+                    continue
+                record = json.loads(line)
+                key = (record["name"], record["size"], record["library"])
+                table.setdefault(key, []).append(record)
+    return table
+
+
+def median_of(records, field):
+    values = [record[field] for record in records if record.get(field) is not None]
+    return statistics.median(values) if values else None
+
+
+def format_ms(value):
+    if value is None:
+        return "—"
+    if value >= 10:
+        return f"{value:.1f}"
+    if value >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3f}"
+
+
+def format_nfe(records):
+    if not records:
+        return "—"
+    record = records[-1]
+    if "nfe" in record and "nfe_forward" not in record:
+        return str(record["nfe"])
+    forward = median_of(records, "nfe_forward")
+    backward = median_of(records, "nfe_backward")
+    return f"{forward:g} / {backward:g}"
+
+
+def summarize(output_dir):
+    table = load_records(output_dir)
+    loads = [record.get("loadavg_1m") for records in table.values() for record in records]
+    loads = [value for value in loads if value is not None]
+    rounds = max((len(records) for records in table.values()), default=0)
+    print(f"Rounds: {rounds}; 1-minute load average during the runs: "
+          f"{min(loads):.2f} to {max(loads):.2f} (median {statistics.median(loads):.2f}).\n")
+    print("| workload | size | neuralode-swift ms | diffrax ms | torchdiffeq ms | swift / diffrax | "
+          "swift / torchdiffeq | NFE swift | NFE diffrax | NFE torchdiffeq |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |")
+    for name, size in WORKLOADS:
+        medians = {}
+        nfes = {}
+        for library in LIBRARIES:
+            records = table.get((name, size, library), [])
+            medians[library] = median_of(records, "median_ms")
+            nfes[library] = format_nfe(records)
+        swift = medians[SWIFT]
+
+        def ratio(other):
+            if swift is None or other is None:
+                return "—"
+            return f"{swift / other:.2f}"
+
+        print(
+            f"| {name} | {size} | {format_ms(swift)} | {format_ms(medians['diffrax'])} | "
+            f"{format_ms(medians['torchdiffeq'])} | {ratio(medians['diffrax'])} | "
+            f"{ratio(medians['torchdiffeq'])} | {nfes[SWIFT]} | {nfes['diffrax']} | {nfes['torchdiffeq']} |"
+        )
+    extra = sorted(
+        {(name, size) for (name, size, library) in table if library == SWIFT} - set(WORKLOADS)
+    )
+    if extra:
+        print("\nRows without a reference (neuralode-swift only):\n")
+        print("| workload | size | median ms | CPU ms |")
+        print("| --- | ---: | ---: | ---: |")
+        for name, size in extra:
+            records = table[(name, size, SWIFT)]
+            print(
+                f"| {name} | {size} | {format_ms(median_of(records, 'median_ms'))} | "
+                f"{format_ms(median_of(records, 'cpu_median_ms'))} |"
+            )
+
+
+def main():
+    args = parse_args()
+    if not args.summarize_only:
+        run_rounds(args)
+    summarize(args.output_dir)
+
+
+if __name__ == "__main__":
+    main()

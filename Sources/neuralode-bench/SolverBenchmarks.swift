@@ -1,0 +1,107 @@
+import Foundation
+import NeuralNetworks
+import NeuralODE
+import ODESolvers
+import TensorEngine
+
+extension BenchmarkArea {
+    /// The `mlp_ode_solve` rows of torchdiffeq_bench.py and diffrax_bench.py.
+    static let solver = BenchmarkArea(
+        name: "solver",
+        summary: "dopri5 solve of a 2-64-64-2 tanh MLP from t=0 to 10, batch 1, 64, 4096, no gradient",
+        run: runSolverBenchmarks)
+}
+
+/// The 2-64-64-2 tanh MLP of the reference workloads as `Linear` layers; also the dynamics of
+/// the memory benchmarks.
+final class ReferenceMLP {
+    let layers: [Linear<Float>]
+
+    init(_ layers: [ReferenceWorkloads.Layer]) {
+        self.layers = layers.map { Linear(weight: $0.weight, bias: $0.bias) }
+    }
+
+    var parameters: [Tensor<Float>] { layers.flatMap { [$0.weight, $0.bias!] } }
+
+    func callAsFunction(_ t: Double, _ y: Tensor<Float>) -> Tensor<Float> {
+        var h = y
+        for (index, layer) in layers.enumerated() {
+            h = layer(h)
+            if index < layers.count - 1 { h = h.tanh() }
+        }
+        return h
+    }
+}
+
+/// The batch sizes to run: 1, 64 and 4096, or those listed in the environment variable
+/// `NEURALODE_BENCH_BATCHES` (comma-separated), for profiling one size.
+private func selectedBatchSizes() -> [Int] {
+    guard let list = ProcessInfo.processInfo.environment["NEURALODE_BENCH_BATCHES"] else { return [1, 64, 4096] }
+    return list.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+}
+
+private func runSolverBenchmarks(_ context: BenchmarkContext) {
+    let name = "mlp_ode_solve"
+    guard context.wants(name) || context.wants("mlp_field_forward") else { return }
+    let workloads = ReferenceWorkloads.shared
+    let model = ReferenceMLP(workloads.dynamicsLayers)
+    var options = ODESolverOptions(
+        relativeTolerance: .scalar(workloads.dynamicsRelativeTolerance),
+        absoluteTolerance: .scalar(workloads.dynamicsAbsoluteTolerance))
+    if ProcessInfo.processInfo.environment["NEURALODE_BENCH_TRACE_STEPS"] != nil {
+        // Prints every accepted step, to compare step sequences with the reference libraries.
+        options.stepObserver = { report in
+            writeStandardError("step to t \(report.time), size \(report.stepSize), \(report.statistics)\n")
+        }
+    }
+    let interval = [workloads.dynamicsStartTime, workloads.dynamicsEndTime]
+    // As in the reference scripts: one solve per sample, 20 samples after 3 warm-up solves.
+    let repeats = context.repeatsOverride ?? (context.quick ? 5 : 20)
+    let warmup = context.quick ? 1 : 3
+
+    for batchSize in selectedBatchSizes() {
+        guard let y0 = workloads.dynamicsInitialStates[batchSize] else {
+            fail("the reference workloads have no mlp_dynamics.y0 for batch \(batchSize)")
+        }
+        func solve() -> NeuralODESolution<Float> {
+            withoutGradients {
+                do {
+                    return try solveODE(model.callAsFunction, y0, at: interval, options: options)
+                } catch {
+                    fail("\(name) batch \(batchSize): \(error)")
+                }
+            }
+        }
+        let check = solve()
+        let y1 = check.trajectory.scalars.suffix(y0.scalarCount)
+        let y1AbsoluteMean = y1.reduce(0.0) { $0 + Double(abs($1)) } / Double(y1.count)
+        if context.wants(name) {
+            let times = timeCalls(warmup: warmup, repeats: repeats) { blackHole(solve()) }
+            var record = BenchmarkRecord(name: name, size: batchSize, samples: times.samples)
+            times.annotate(&record)
+            record.add("method", .string("solveODE dopri5, no recording"))
+            record.add("nfe", .int(check.statistics.functionEvaluations))
+            record.add("accepted_steps", .int(check.statistics.acceptedSteps))
+            record.add("rejected_steps", .int(check.statistics.rejectedSteps))
+            record.add("rtol", .double(workloads.dynamicsRelativeTolerance))
+            record.add("atol", .double(workloads.dynamicsAbsoluteTolerance))
+            record.add("y1_abs_mean", .double(y1AbsoluteMean))
+            record.note = "nfe \(check.statistics.functionEvaluations)"
+            context.report(record)
+        }
+
+        // One evaluation of the dynamics alone, to split the solve into evaluations and the
+        // solver's own work. No reference row.
+        if context.wants("mlp_field_forward") {
+            let fieldTimes = withoutGradients {
+                timeCalls(warmup: 5, repeats: context.quick ? 7 : 30, callsPerSample: 16) { blackHole(model(0, y0)) }
+            }
+            var fieldRecord = BenchmarkRecord(name: "mlp_field_forward", size: batchSize, samples: fieldTimes.samples)
+            fieldTimes.annotate(&fieldRecord)
+            fieldRecord.add("shape", .string("one evaluation of the 2-64-64-2 tanh MLP, no recording"))
+            fieldRecord.note = "x nfe \(check.statistics.functionEvaluations) = "
+                + formatDuration(fieldTimes.samples.median * Double(check.statistics.functionEvaluations))
+            context.report(fieldRecord)
+        }
+    }
+}
