@@ -108,6 +108,7 @@ def load_records(output_dir):
                 if not line.startswith("{"):
                     continue
                 record = json.loads(line)
+                record["_round"] = os.path.basename(path).split("-")[0]
                 key = (record["name"], record["size"], record["library"])
                 table.setdefault(key, []).append(record)
     return table
@@ -139,6 +140,16 @@ def format_nfe(records):
     return f"{forward:g} / {backward:g}"
 
 
+def round_ratios(table, name, size, library):
+    """Return the range of swift / library over the rounds that ran both, as text."""
+    swift = {record["_round"]: record["median_ms"] for record in table.get((name, size, SWIFT), [])}
+    other = {record["_round"]: record["median_ms"] for record in table.get((name, size, library), [])}
+    ratios = [swift[index] / other[index] for index in swift if index in other]
+    if not ratios:
+        return "—"
+    return f"{min(ratios):.2f} to {max(ratios):.2f}"
+
+
 def summarize(output_dir):
     table = load_records(output_dir)
     loads = [record.get("loadavg_1m") for records in table.values() for record in records]
@@ -146,9 +157,9 @@ def summarize(output_dir):
     rounds = max((len(records) for records in table.values()), default=0)
     print(f"Rounds: {rounds}; 1-minute load average during the runs: "
           f"{min(loads):.2f} to {max(loads):.2f} (median {statistics.median(loads):.2f}).\n")
-    print("| workload | size | neuralode-swift ms | diffrax ms | torchdiffeq ms | swift / diffrax | "
-          "swift / torchdiffeq | NFE swift | NFE diffrax | NFE torchdiffeq |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |")
+    print("| workload | size | neuralode-swift ms | swift CPU ms | diffrax ms | torchdiffeq ms | "
+          "swift / diffrax | per round | swift / torchdiffeq | NFE swift | NFE diffrax | NFE torchdiffeq |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- | --- |")
     for name, size in WORKLOADS:
         medians = {}
         nfes = {}
@@ -157,6 +168,8 @@ def summarize(output_dir):
             medians[library] = median_of(records, "median_ms")
             nfes[library] = format_nfe(records)
         swift = medians[SWIFT]
+        swift_cpu = median_of(table.get((name, size, SWIFT), []), "cpu_median_ms")
+        per_round = round_ratios(table, name, size, "diffrax")
 
         def ratio(other):
             if swift is None or other is None:
@@ -164,8 +177,8 @@ def summarize(output_dir):
             return f"{swift / other:.2f}"
 
         print(
-            f"| {name} | {size} | {format_ms(swift)} | {format_ms(medians['diffrax'])} | "
-            f"{format_ms(medians['torchdiffeq'])} | {ratio(medians['diffrax'])} | "
+            f"| {name} | {size} | {format_ms(swift)} | {format_ms(swift_cpu)} | {format_ms(medians['diffrax'])} | "
+            f"{format_ms(medians['torchdiffeq'])} | {ratio(medians['diffrax'])} | {per_round} | "
             f"{ratio(medians['torchdiffeq'])} | {nfes[SWIFT]} | {nfes['diffrax']} | {nfes['torchdiffeq']} |"
         )
     extra = sorted(

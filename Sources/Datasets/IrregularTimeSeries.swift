@@ -103,7 +103,7 @@ public struct IrregularTimeSeriesDataset: Sendable {
     }
 }
 
-/// The tensors of a batch of irregular series, in the two layouts that sequence models use.
+/// The tensors of a batch of irregular series, in the three layouts that sequence models use.
 ///
 /// - **Grid layout**: the sorted union of the batch's observation times, preceded by
 ///   `startTime` when no series is observed there, with values and masks `[times, batch,

@@ -4,11 +4,14 @@ import Glibc
 import Darwin
 #endif
 
-/// CPU time of this process (all threads) in seconds.
+/// CPU time of the calling thread in seconds.
+///
+/// Only this thread counts, because OpenBLAS's worker threads keep spinning for a while after a
+/// product and would add their idle spinning to a process-wide figure.
 @inline(__always)
-func processCPUSeconds() -> Double {
+func threadCPUSeconds() -> Double {
     var time = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }
 
@@ -19,10 +22,12 @@ func processCPUSeconds() -> Double {
 /// (one solve, one training iteration, or a few calls of a microsecond-scale body) usually run
 /// without being preempted, and their median is close to the unloaded time. The CPU time is
 /// recorded beside it as a check: when the two medians differ much, the load distorted the run.
+/// It is the calling thread's time only, so it leaves out work that BLAS hands to its other
+/// threads (the batch-4096 products).
 struct CallTimes {
     /// Wall time per call of each sample.
     var wall: [Double]
-    /// Process CPU time per call of each sample, every thread included.
+    /// CPU time of the calling thread per call of each sample.
     var cpu: [Double]
     /// Calls per sample.
     var callsPerSample: Int
@@ -42,11 +47,11 @@ func timeCalls(warmup: Int, repeats: Int, callsPerSample: Int = 1, _ body: () ->
     for _ in 0..<warmup { body() }
     var times = CallTimes(wall: [], cpu: [], callsPerSample: callsPerSample)
     for _ in 0..<repeats {
-        let startCPU = processCPUSeconds()
+        let startCPU = threadCPUSeconds()
         let start = monotonicSeconds()
         for _ in 0..<callsPerSample { body() }
         let wall = monotonicSeconds() - start
-        let cpu = processCPUSeconds() - startCPU
+        let cpu = threadCPUSeconds() - startCPU
         times.wall.append(wall / Double(callsPerSample))
         times.cpu.append(cpu / Double(callsPerSample))
     }

@@ -112,9 +112,9 @@ private func calibratedLoopCount(_ plan: TimingPlan, _ body: () -> Void) -> Int 
         if elapsed >= plan.minimumSampleSeconds || loopCount >= 1 << 24 { break }
         // Jump close to the target in one step, then keep doubling.
         if elapsed > 0 {
-            let wanted = Double(loopCount) * plan.minimumSampleSeconds / elapsed
+            let targetCount = Double(loopCount) * plan.minimumSampleSeconds / elapsed
             var next = loopCount * 2
-            while Double(next) < wanted && next < 1 << 24 { next *= 2 }
+            while Double(next) < targetCount && next < 1 << 24 { next *= 2 }
             loopCount = next
         } else {
             loopCount *= 2

@@ -87,11 +87,11 @@ private func runSpiralBenchmarks(_ context: BenchmarkContext) {
         var losses: [Double] = []
         var first = (loss: 0.0, forward: 0, backward: 0)
         for index in 0..<(warmup + repeats) {
-            let startCPU = processCPUSeconds()
+            let startCPU = threadCPUSeconds()
             let start = monotonicSeconds()
             let result = iteration.run()
             let elapsed = monotonicSeconds() - start
-            let elapsedCPU = processCPUSeconds() - startCPU
+            let elapsedCPU = threadCPUSeconds() - startCPU
             losses.append(result.loss)
             if index == 0 { first = result }
             if index >= warmup {

@@ -81,7 +81,7 @@ public final class LatentODEExperiment {
             self.spirals = spirals
             dataSource = "spirals(seed=\(spiralSettings.seed))"
         case .series(let series, let source):
-            guard !series.series.isEmpty else { throw .invalidData(reason: "'\(source)' holds no series") }
+            guard !series.series.isEmpty else { throw .invalidData(reason: "'\(source)' contains no series") }
             guard series.channelCount > 0 else { throw .invalidData(reason: "'\(source)' has no value columns") }
             dataset = series.shiftedToStartAtZero()
             testDataset = nil
@@ -270,7 +270,7 @@ public final class LatentODEExperiment {
     }
 
     /// Computes the posterior means of the initial latent states of a batch, `[batch, latent]`,
-    /// computed without recording gradients.
+    /// without recording gradients.
     public func posteriorMean(_ batch: IrregularBatch) -> Tensor<Float> {
         guard let model = latentModel else {
             fatalError("posteriorMean: the model is a \(configuration.model.rawValue) baseline, not a latent ODE")
