@@ -45,6 +45,8 @@ public final class Linear<Scalar: TensorScalar>: Layer {
     /// Applies the layer to `input` of shape `[..., inputSize]`.
     ///
     /// - Precondition: the last dimension of `input` is `inputSize`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         precondition(
             input.rank >= 1 && input.shape[input.rank - 1] == inputSize,

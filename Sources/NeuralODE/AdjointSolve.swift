@@ -54,7 +54,8 @@ struct AdjointSolve<Scalar: TensorScalar> {
     ) -> [Tensor<Scalar>?] {
         withoutGradients {
             do {
-                return try solveBackwards(cotangent, forwardStates: forwardStates, layout: layout, record: record)
+                return try solveBackwards(
+                    cotangent, forwardStates: forwardStates, layout: layout, record: record)
             } catch {
                 return failedPullback(
                     error, record: record, layout: layout, parameters: parameters, timesTensor: timesTensor)
@@ -87,7 +88,7 @@ struct AdjointSolve<Scalar: TensorScalar> {
                 let derivative = dynamics(times[i], layout.parts(of: forwardStates[i]))
                 timeGradients[i] = Scalar(dotProduct(derivative, layout.unpack(cotangent, row: i)))
             }
-            let state = joined([forwardStates[i], adjoint, parameterGradients])
+            let state = joinedVector([forwardStates[i], adjoint, parameterGradients])
             let solution = try ODESolvers.odeint(
                 augmented.callAsFunction, state, at: [times[i], times[i - 1]],
                 method: backwardMethod, options: backwardOptions)
@@ -96,8 +97,8 @@ struct AdjointSolve<Scalar: TensorScalar> {
             record.statistics.rejectedSteps += solution.statistics.rejectedSteps
 
             let end = solution.states[1]
-            adjoint = slice(end, from: stateCount, count: stateCount)
-            parameterGradients = slice(end, from: 2 * stateCount, count: parameterCount)
+            adjoint = copiedValues(end, from: stateCount, count: stateCount)
+            parameterGradients = copiedValues(end, from: 2 * stateCount, count: parameterCount)
             if i - 1 == 0 && wantsTimeGradient {
                 let derivative = dynamics(times[0], layout.parts(of: forwardStates[0]))
                 timeGradients[0] = Scalar(-dotProduct(layout.unpack(adjoint, row: 0), derivative))
@@ -114,7 +115,10 @@ struct AdjointSolve<Scalar: TensorScalar> {
         var result: [Tensor<Scalar>?] = [adjoint]
         var offset = 0
         for parameter in parameters {
-            result.append(slice(parameterGradients, from: offset, count: parameter.scalarCount, shape: parameter.shape))
+            result.append(
+                copiedValues(
+                    parameterGradients, from: offset, count: parameter.scalarCount,
+                    shape: parameter.shape))
             offset += parameter.scalarCount
         }
         if let timesTensor {
@@ -181,9 +185,12 @@ struct AugmentedDynamics<Scalar: TensorScalar> {
         z.reserveCapacity(layout.shapes.count + parameters.count)
         adjoint.reserveCapacity(layout.shapes.count)
         for part in layout.shapes.indices {
-            z.append(slice(state, from: layout.offsets[part], count: layout.counts[part], shape: layout.shapes[part]))
+            z.append(
+                copiedValues(
+                    state, from: layout.offsets[part], count: layout.counts[part],
+                    shape: layout.shapes[part]))
             adjoint.append(
-                slice(
+                copiedValues(
                     state, from: stateCount + layout.offsets[part], count: layout.counts[part],
                     shape: layout.shapes[part]))
         }
@@ -202,7 +209,9 @@ struct AugmentedDynamics<Scalar: TensorScalar> {
             var offset = 0
             for part in derivative {
                 part.withUnsafeBufferPointer { values in
-                    if !values.isEmpty { (out.baseAddress! + offset).update(from: values.baseAddress!, count: values.count) }
+                    if !values.isEmpty {
+                        (out.baseAddress! + offset).update(from: values.baseAddress!, count: values.count)
+                    }
                     offset += values.count
                 }
             }
@@ -228,7 +237,9 @@ struct AugmentedDynamics<Scalar: TensorScalar> {
 
 /// Copies `count` values of `source` from `offset` into a new tensor of `shape` (default
 /// `[count]`), without recording.
-func slice<Scalar>(_ source: Tensor<Scalar>, from offset: Int, count: Int, shape: [Int]? = nil) -> Tensor<Scalar> {
+func copiedValues<Scalar>(
+    _ source: Tensor<Scalar>, from offset: Int, count: Int, shape: [Int]? = nil
+) -> Tensor<Scalar> {
     source.withUnsafeBufferPointer { values in
         Tensor(shape: shape ?? [count]) { out in
             if count > 0 { out.baseAddress!.update(from: values.baseAddress! + offset, count: count) }
@@ -237,12 +248,14 @@ func slice<Scalar>(_ source: Tensor<Scalar>, from offset: Int, count: Int, shape
 }
 
 /// Returns the values of `parts` end to end in one vector, without recording.
-func joined<Scalar>(_ parts: [Tensor<Scalar>]) -> Tensor<Scalar> {
+func joinedVector<Scalar>(_ parts: [Tensor<Scalar>]) -> Tensor<Scalar> {
     Tensor(shape: [parts.reduce(0) { $0 + $1.scalarCount }]) { out in
         var offset = 0
         for part in parts {
             part.withUnsafeBufferPointer { values in
-                if !values.isEmpty { (out.baseAddress! + offset).update(from: values.baseAddress!, count: values.count) }
+                if !values.isEmpty {
+                    (out.baseAddress! + offset).update(from: values.baseAddress!, count: values.count)
+                }
                 offset += values.count
             }
         }

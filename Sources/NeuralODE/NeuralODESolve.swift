@@ -90,6 +90,8 @@ public func solveODE<Scalar>(
         options: options, gradient: gradient, parameters: parameters)
 }
 
+@_specialize(where Scalar == Float)
+@_specialize(where Scalar == Double)
 func solveWithGradients<Scalar>(
     _ dynamics: @escaping (Double, [Tensor<Scalar>]) -> [Tensor<Scalar>],
     _ initialState: [Tensor<Scalar>], times: [Double], timesTensor: Tensor<Scalar>?,
@@ -100,6 +102,15 @@ func solveWithGradients<Scalar>(
     let checkedDynamics = checkingShapes(dynamics, of: initialState)
     switch gradient {
     case .backpropagation:
+        if initialState.count == 1 {
+            // One tensor as the state: one recorded combination per stage, with no arrays.
+            let solution = try ODESolvers.odeint(
+                StateLayout(initialState).packedDynamics(checkedDynamics), initialState[0], at: times,
+                method: method, options: options)
+            return NeuralODESolution(
+                states: [Tensor.stacked(solution.states, alongAxis: 0)], statistics: solution.statistics,
+                backward: BackwardRecord())
+        }
         let solution = try ODESolvers.odeint(
             checkedDynamics, initialState, at: times, method: method, options: options)
         let states = initialState.indices.map { part in

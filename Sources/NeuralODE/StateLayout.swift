@@ -37,7 +37,8 @@ struct StateLayout {
             for (part, tensor) in parts.enumerated() {
                 tensor.withUnsafeBufferPointer { source in
                     if !source.isEmpty {
-                        (out.baseAddress! + offsets[part]).update(from: source.baseAddress!, count: source.count)
+                        let target = out.baseAddress! + offsets[part]
+                        target.update(from: source.baseAddress!, count: source.count)
                     }
                 }
             }
@@ -67,7 +68,8 @@ struct StateLayout {
             for (row, state) in states.enumerated() {
                 state.withUnsafeBufferPointer { source in
                     if !source.isEmpty {
-                        (out.baseAddress! + row * totalCount).update(from: source.baseAddress!, count: totalCount)
+                        let target = out.baseAddress! + row * totalCount
+                        target.update(from: source.baseAddress!, count: totalCount)
                     }
                 }
             }

@@ -45,7 +45,8 @@ extension Tensor: ODEState {
         }
         let shape = terms[terms.startIndex].shape
         for term in terms {
-            precondition(term.shape == shape, "Tensor.linearCombination: shapes \(shape) and \(term.shape) differ")
+            precondition(
+                term.shape == shape, "Tensor.linearCombination: shapes \(shape) and \(term.shape) differ")
         }
         return Tensor(shape: shape) { out in
             combine(into: out.baseAddress!, count: out.count, start: nil, terms, coefficients)

@@ -11,7 +11,7 @@ extension BenchmarkArea {
     /// Peak resident memory of one gradient computation against the number of evaluations.
     static let memory = BenchmarkArea(
         name: "memory",
-        summary: "peak memory growth of a solve and its gradient, short and long intervals, per gradient method",
+        summary: "peak memory of a solve and its gradient, short and long intervals, per gradient method",
         run: runMemoryBenchmarks)
 }
 
@@ -33,7 +33,9 @@ private let memoryBatch = 64
 /// at rtol 1e-6, atol 1e-8 they take about 100 and 1000 forward evaluations. The environment
 /// variable `NEURALODE_BENCH_MEMORY_T1` (comma-separated) replaces them.
 private var memoryEndTimes: [Double] {
-    guard let list = ProcessInfo.processInfo.environment["NEURALODE_BENCH_MEMORY_T1"] else { return [25, 4000] }
+    guard let list = ProcessInfo.processInfo.environment["NEURALODE_BENCH_MEMORY_T1"] else {
+        return [25, 4000]
+    }
     return list.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
 }
 
@@ -100,7 +102,9 @@ private func spawnMemoryChild(_ configuration: String) -> MemoryResult {
     guard process.terminationStatus == 0,
         let line = text.split(separator: "\n").first(where: { $0.hasPrefix("memory-result ") })
     else {
-        fail("memory: the measurement of \(configuration) failed (status \(process.terminationStatus)): \(text)")
+        fail(
+            "memory: the measurement of \(configuration) failed (status \(process.terminationStatus)): "
+                + text)
     }
     let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
     guard values.count == 5 else { fail("memory: cannot parse '\(line)'") }

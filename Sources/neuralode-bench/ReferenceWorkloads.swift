@@ -66,7 +66,9 @@ struct ReferenceWorkloads {
         else { throw WorkloadError.missing("mlp_dynamics or spiral") }
 
         dynamicsLayers = try Self.layers(dynamics["layers"], key: "mlp_dynamics.layers")
-        guard let states = dynamics["y0"] as? [String: Any] else { throw WorkloadError.missing("mlp_dynamics.y0") }
+        guard let states = dynamics["y0"] as? [String: Any] else {
+            throw WorkloadError.missing("mlp_dynamics.y0")
+        }
         var initialStates: [Int: Tensor<Float>] = [:]
         for (key, value) in states {
             guard let size = Int(key) else { throw WorkloadError.missing("mlp_dynamics.y0 size \(key)") }

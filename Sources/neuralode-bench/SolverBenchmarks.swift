@@ -36,7 +36,9 @@ final class ReferenceMLP {
 /// The batch sizes to run: 1, 64 and 4096, or those listed in the environment variable
 /// `NEURALODE_BENCH_BATCHES` (comma-separated), for profiling one size.
 private func selectedBatchSizes() -> [Int] {
-    guard let list = ProcessInfo.processInfo.environment["NEURALODE_BENCH_BATCHES"] else { return [1, 64, 4096] }
+    guard let list = ProcessInfo.processInfo.environment["NEURALODE_BENCH_BATCHES"] else {
+        return [1, 64, 4096]
+    }
     return list.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
 }
 
@@ -94,9 +96,12 @@ private func runSolverBenchmarks(_ context: BenchmarkContext) {
         // solver's own work. No reference row.
         if context.wants("mlp_field_forward") {
             let fieldTimes = withoutGradients {
-                timeCalls(warmup: 5, repeats: context.quick ? 7 : 30, callsPerSample: 16) { blackHole(model(0, y0)) }
+                timeCalls(warmup: 5, repeats: context.quick ? 7 : 30, callsPerSample: 16) {
+                    blackHole(model(0, y0))
+                }
             }
-            var fieldRecord = BenchmarkRecord(name: "mlp_field_forward", size: batchSize, samples: fieldTimes.samples)
+            var fieldRecord = BenchmarkRecord(
+                name: "mlp_field_forward", size: batchSize, samples: fieldTimes.samples)
             fieldTimes.annotate(&fieldRecord)
             fieldRecord.add("shape", .string("one evaluation of the 2-64-64-2 tanh MLP, no recording"))
             fieldRecord.note = "x nfe \(check.statistics.functionEvaluations) = "

@@ -141,7 +141,8 @@ private func runSpiralFieldBenchmarks(_ context: BenchmarkContext, workloads: Re
         }
         var record = BenchmarkRecord(name: "spiral_field_forward", size: batch, samples: times.samples)
         times.annotate(&record)
-        record.add("shape", .string("one evaluation of the 2-50-2 tanh model on y³, y [20, 2], no recording"))
+        record.add(
+            "shape", .string("one evaluation of the 2-50-2 tanh model on y³, y [20, 2], no recording"))
         context.report(record)
     }
     if context.wants("spiral_field_vjp") {
@@ -155,7 +156,9 @@ private func runSpiralFieldBenchmarks(_ context: BenchmarkContext, workloads: Re
         times.annotate(&record)
         record.add(
             "shape",
-            .string("recorded evaluation on y [20, 2] and its vector-Jacobian product for y and the 4 parameters"))
+            .string(
+                "recorded evaluation on y [20, 2] and its vector-Jacobian product for y and the "
+                    + "4 parameters"))
         context.report(record)
     }
 }
