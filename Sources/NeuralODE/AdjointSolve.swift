@@ -7,7 +7,7 @@ import TensorEngine
 /// For `dz/dt = f(t, z, θ)` and a loss `L` of the outputs `z(t_i)`, the adjoint `a = ∂L/∂z(t)`
 /// obeys `da/dt = -aᵀ ∂f/∂z`, and `∂L/∂θ = ∫ aᵀ ∂f/∂θ dt` over the interval (Chen et al.,
 /// "Neural Ordinary Differential Equations", NeurIPS 2018, Section 2 and Appendix B). One
-/// backward solve of `(z, a, ∂L/∂θ)` runs between each pair of consecutive output times; at
+/// backward solve of `(z, a, ∂L/∂θ)` runs between each pair of consecutive output times. At
 /// each output time `z` is reset to the forward value and the loss's own gradient `g_i` is
 /// added to `a`. Gradients with respect to the times follow without another solve:
 /// `∂L/∂t_i = g_i · f(t_i, z(t_i))` for `i ≥ 1`, and `∂L/∂t_0 = -a(t_0) · f(t_0, z(t_0))` with

@@ -72,6 +72,8 @@ public final class SpiralDemo {
     public let times: [Double]
     /// The true trajectory, `[dataSize, 1, 2]`.
     public let trueTrajectory: Tensor<Float>
+    /// The values of `trueTrajectory`, read once so that drawing a batch copies no tensor.
+    let trueValues: [Float]
     public let model: SpiralDynamics
     let optimizer: RMSprop<Float>
     var generator: RandomGenerator
@@ -95,6 +97,7 @@ public final class SpiralDemo {
             options: ODESolverOptions(relativeTolerance: 1e-9, absoluteTolerance: 1e-10))
         GradientMode.isEnabled = previous
         trueTrajectory = truth.trajectory
+        trueValues = truth.trajectory.scalars
         model = SpiralDynamics(hiddenUnits: configuration.hiddenUnits, generator: &generator)
         optimizer = RMSprop(parameters: model.namedParameters, learningRate: configuration.learningRate)
     }
@@ -113,7 +116,7 @@ public final class SpiralDemo {
         let starts = (0..<batchSize).map { _ in
             generator.nextInt(below: configuration.dataSize - batchTime)
         }
-        let truth = trueTrajectory.scalars
+        let truth = trueValues
         let initial = Tensor<Float>(shape: [batchSize, 2]) { out in
             for (b, start) in starts.enumerated() {
                 out[2 * b] = truth[2 * start]

@@ -264,7 +264,7 @@ extension Tensor {
 
 // MARK: - Comparisons and selection
 
-/// Elementwise comparisons; results are 1 where the comparison holds and 0 elsewhere.
+/// Elementwise comparisons. Results are 1 where the comparison is true and 0 elsewhere.
 public enum Comparison: Sendable {
     case less, lessOrEqual, greater, greaterOrEqual, equal, notEqual
 }

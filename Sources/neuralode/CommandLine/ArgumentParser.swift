@@ -79,7 +79,7 @@ struct ParsedOptions {
 
     func string(_ name: String, default defaultValue: String) -> String { values[name] ?? defaultValue }
 
-    /// An integer option within `range`.
+    /// Returns the integer option `name` (`defaultValue` when absent), which must be in `range`.
     func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int> = 0...Int.max) throws -> Int {
         guard let text = values[name] else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
@@ -89,7 +89,7 @@ struct ParsedOptions {
         return value
     }
 
-    /// A finite floating-point option greater than `minimum` (or at least it, when `inclusive`).
+    /// Returns the finite number option `name`, which must exceed `minimum` (or equal it, when `inclusive`).
     func double(_ name: String, default defaultValue: Double, above minimum: Double = 0, inclusive: Bool = false)
         throws -> Double
     {
@@ -101,7 +101,7 @@ struct ParsedOptions {
         return value
     }
 
-    /// A comma-separated list of integers, such as epochs of learning-rate decay.
+    /// Returns a comma-separated list of non-negative integers, such as epochs of learning-rate decay.
     func integers(_ name: String, default defaultValue: [Int]) throws -> [Int] {
         guard let text = values[name] else { return defaultValue }
         if text.isEmpty { return [] }
@@ -112,7 +112,7 @@ struct ParsedOptions {
         return parts.map { $0! }
     }
 
-    /// One of a fixed set of choices.
+    /// Returns the option `name`, which must be one of `choices`.
     func choice(_ name: String, default defaultValue: String, among choices: [String]) throws -> String {
         let value = values[name] ?? defaultValue
         guard choices.contains(value) else {
