@@ -112,7 +112,6 @@ struct AdamsStepper<State: ODEState>: ODEStepper {
 
     @inlinable
     mutating func step(toward limit: Double, limitIsJump: Bool) throws(ODESolveError) {
-        let direction = setup.direction
         if differenceCount == 0 {
             try start(toward: limit, limitIsJump: limitIsJump)
         }
@@ -120,20 +119,8 @@ struct AdamsStepper<State: ODEState>: ODEStepper {
         var consecutiveRejections = 0
         var nonFiniteRejections = 0
         while true {
-            // Propose: never past the limit, and land exactly on it when close.
-            let magnitude = min(proposedStepSize ?? 0, setup.options.maximumStepSize)
-            guard attempts < setup.options.maximumSteps else {
-                throw .stepLimitReached(
-                    limit: setup.options.maximumSteps, time: time, stepSize: direction * magnitude,
-                    endTime: setup.endTime)
-            }
-            guard magnitude >= time.minimumStepSize else {
-                throw .stepSizeUnderflow(time: time, stepSize: direction * magnitude, step: attempts)
-            }
-            var end = time + direction * magnitude
-            if !setup.isBefore(end, limit) || abs(limit - end) <= limit.minimumStepSize {
-                end = limit
-            }
+            let end = try setup.proposeStepEnd(
+                from: time, proposedMagnitude: proposedStepSize, toward: limit, attempts: attempts)
             let stepSize = end - time
             let evaluationTime = end == limit && limitIsJump ? end.next(toward: time) : end
             let k = order

@@ -52,7 +52,6 @@ struct AdaptiveRungeKuttaStepper<State: ODEState>: ODEStepper {
 
     @inlinable
     mutating func step(toward limit: Double, limitIsJump: Bool) throws(ODESolveError) {
-        let direction = setup.direction
         let tableau = core.tableau
 
         // The first stage is the derivative at the current point: reused from the last step,
@@ -80,20 +79,8 @@ struct AdaptiveRungeKuttaStepper<State: ODEState>: ODEStepper {
         var hadRejection = false
         var nonFiniteRejections = 0
         while true {
-            // Propose: never past the limit, and land exactly on it when close.
-            let magnitude = min(proposedStepSize ?? 0, setup.options.maximumStepSize)
-            guard attempts < setup.options.maximumSteps else {
-                throw .stepLimitReached(
-                    limit: setup.options.maximumSteps, time: time, stepSize: direction * magnitude,
-                    endTime: setup.endTime)
-            }
-            guard magnitude >= time.minimumStepSize else {
-                throw .stepSizeUnderflow(time: time, stepSize: direction * magnitude, step: attempts)
-            }
-            var end = time + direction * magnitude
-            if !setup.isBefore(end, limit) || abs(limit - end) <= limit.minimumStepSize {
-                end = limit
-            }
+            let end = try setup.proposeStepEnd(
+                from: time, proposedMagnitude: proposedStepSize, toward: limit, attempts: attempts)
             core.beginStep(from: time, to: end, state: state, endsAtJump: end == limit && limitIsJump)
 
             // Evaluate the stages and the proposed solution.

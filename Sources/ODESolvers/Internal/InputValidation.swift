@@ -18,6 +18,31 @@ struct SolveSetup {
     func isBefore(_ a: Double, _ b: Double) -> Bool {
         direction > 0 ? a < b : a > b
     }
+
+    /// Returns the end of the next attempted step of an adaptive stepper: `proposedMagnitude`
+    /// capped by the maximum step size, never past `limit`, and exactly `limit` when it is
+    /// closer than the smallest representable step.
+    ///
+    /// Throws when `attempts` has reached the step limit or the step would underflow at `time`.
+    @inlinable
+    func proposeStepEnd(
+        from time: Double, proposedMagnitude: Double?, toward limit: Double, attempts: Int
+    ) throws(ODESolveError) -> Double {
+        let magnitude = min(proposedMagnitude ?? 0, options.maximumStepSize)
+        guard attempts < options.maximumSteps else {
+            throw .stepLimitReached(
+                limit: options.maximumSteps, time: time, stepSize: direction * magnitude,
+                endTime: endTime)
+        }
+        guard magnitude >= time.minimumStepSize else {
+            throw .stepSizeUnderflow(time: time, stepSize: direction * magnitude, step: attempts)
+        }
+        let end = time + direction * magnitude
+        if !isBefore(end, limit) || abs(limit - end) <= limit.minimumStepSize {
+            return limit
+        }
+        return end
+    }
 }
 
 /// Checks every input of a solve before the first function evaluation.
