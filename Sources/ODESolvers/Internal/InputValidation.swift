@@ -19,7 +19,7 @@ struct SolveSetup {
         direction > 0 ? a < b : a > b
     }
 
-    /// Returns the end of the next attempted step of an adaptive stepper: `proposedMagnitude`
+    /// Computes the end of the next attempted step of an adaptive stepper: `proposedMagnitude`
     /// capped by the maximum step size, never past `limit`, and exactly `limit` when it is
     /// closer than the smallest representable step.
     ///
