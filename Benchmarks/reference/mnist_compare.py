@@ -3,12 +3,14 @@
 Each round runs `neuralode-bench mnist --filter mnist_train` and
 torchdiffeq_mnist.py back to back, the order swapping from round to round, so
 that both see about the same load on a shared machine. A figure in the table
-is the median over rounds of each run's median step time, and the ratio column
-gives the range of the per-round ratios. Both programs get the same
-OMP_NUM_THREADS (oneDNN's and PyTorch's OpenMP threads) and OMP_WAIT_POLICY;
-the raw JSON lines of every run stay in --output-dir.
+is the median over rounds of each run's median step time, and "per round" is
+the range of the ratio within single rounds. The CPU columns are medians of the
+process CPU time per step (every thread), which the load inflates less than
+the wall time. Both programs get the same OMP_NUM_THREADS (oneDNN's and
+PyTorch's OpenMP threads) and OMP_WAIT_POLICY. The raw JSON lines of every
+run stay in --output-dir.
 
-    .venv-bench/bin/python Benchmarks/reference/mnist_compare.py --data /work/shared/data/mnist \
+    .venv-bench/bin/python Benchmarks/reference/mnist_compare.py --data /data/mnist \
         --rounds 3 --output-dir /tmp/mnist-comparison
     .venv-bench/bin/python Benchmarks/reference/mnist_compare.py --summarize-only --output-dir /tmp/mnist-comparison
 
@@ -117,14 +119,15 @@ def median_of(records, field):
 
 
 def describe(records):
-    """Return (median ms, 'forward / backward' NFE, loss at step 0, step-0 NFE) of one library's runs."""
+    """Return (median ms, process CPU ms, 'forward / backward' NFE, loss at step 0, step-0 NFE) of one library's runs."""
     if not records:
-        return None, "—", "—", "—"
+        return None, None, "—", "—", "—"
     forward = median_of(records, "nfe_forward")
     backward = median_of(records, "nfe_backward")
     first = records[0]
     return (
         median_of(records, "median_ms"),
+        median_of(records, "process_cpu_median_ms"),
         f"{forward:g} / {backward:g}",
         f"{first['loss_step0']:.6f}",
         f"{first['nfe_forward_step0']} / {first['nfe_backward_step0']}",
@@ -143,25 +146,28 @@ def summarize(output_dir):
             f"(median {statistics.median(loads):.2f}); threads field {threads}; OMP_WAIT_POLICY {policies}.\n"
         )
     print(
-        "| model | neuralode-swift ms | torchdiffeq ms | swift / torch | per round | "
+        "| model | neuralode-swift ms | torchdiffeq ms | swift / torch | per round | CPU ms swift | CPU ms torch | "
+        "CPU swift / torch | "
         "NFE f / b swift | NFE f / b torch | loss step 0 swift | loss step 0 torch | step-0 NFE swift; torch |"
     )
-    print("| --- | ---: | ---: | ---: | --- | --- | --- | ---: | ---: | --- |")
+    print("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | --- |")
     for model in MODELS:
         name = f"mnist_train_{model}"
         swift_records = table.get((name, SWIFT), [])
         torch_records = table.get((name, TORCH), [])
         if not swift_records and not torch_records:
             continue
-        swift_ms, swift_nfe, swift_loss, swift_first = describe(swift_records)
-        torch_ms, torch_nfe, torch_loss, torch_first = describe(torch_records)
+        swift_ms, swift_cpu, swift_nfe, swift_loss, swift_first = describe(swift_records)
+        torch_ms, torch_cpu, torch_nfe, torch_loss, torch_first = describe(torch_records)
         swift_by_round = {record["_round"]: record["median_ms"] for record in swift_records}
         torch_by_round = {record["_round"]: record["median_ms"] for record in torch_records}
         ratios = [swift_by_round[key] / torch_by_round[key] for key in swift_by_round if key in torch_by_round]
         per_round = f"{min(ratios):.2f} to {max(ratios):.2f}" if ratios else "—"
         ratio = f"{swift_ms / torch_ms:.2f}" if swift_ms and torch_ms else "—"
+        cpu_ratio = f"{swift_cpu / torch_cpu:.2f}" if swift_cpu and torch_cpu else "—"
         print(
-            f"| {model} | {format_ms(swift_ms)} | {format_ms(torch_ms)} | {ratio} | {per_round} | {swift_nfe} | "
+            f"| {model} | {format_ms(swift_ms)} | {format_ms(torch_ms)} | {ratio} | {per_round} | "
+            f"{format_ms(swift_cpu)} | {format_ms(torch_cpu)} | {cpu_ratio} | {swift_nfe} | "
             f"{torch_nfe} | {swift_loss} | {torch_loss} | {swift_first}; {torch_first} |"
         )
 

@@ -254,21 +254,25 @@ private func runMNISTStepBenchmarks(
             kind: variant.kind, adjointSeminorm: variant.adjointSeminorm, tolerance: workload.tolerance,
             workload: workload, images: images, labels: labels)
         var times = CallTimes(wall: [], cpu: [], callsPerSample: 1)
+        var processTimes: [Double] = []
         var forwardCounts: [Int] = []
         var backwardCounts: [Int] = []
         var losses: [Double] = []
         var first = (loss: 0.0, forward: 0, backward: 0)
         for index in 0..<(warmup + repeats) {
+            let startProcessCPU = processCPUSeconds()
             let startCPU = threadCPUSeconds()
             let start = monotonicSeconds()
             let result = step.run()
             let elapsed = monotonicSeconds() - start
             let elapsedCPU = threadCPUSeconds() - startCPU
+            let elapsedProcessCPU = processCPUSeconds() - startProcessCPU
             losses.append(result.loss)
             if index == 0 { first = result }
             if index >= warmup {
                 times.wall.append(elapsed)
                 times.cpu.append(elapsedCPU)
+                processTimes.append(elapsedProcessCPU)
                 forwardCounts.append(result.forward)
                 backwardCounts.append(result.backward)
             }
@@ -278,6 +282,9 @@ private func runMNISTStepBenchmarks(
         }
         var record = BenchmarkRecord(name: "mnist_train_\(variant.name)", size: labels.count, samples: times.samples)
         times.annotate(&record)
+        record.add(
+            "process_cpu_median_ms",
+            .double(TimingSamples(perCall: processTimes, loopCount: 1).median * 1e3))
         record.add("method", .string(variant.method))
         record.add("warmup", .int(warmup))
         record.add("parameters", .int(step.model.parameterCount))
@@ -298,6 +305,16 @@ private func runMNISTStepBenchmarks(
             + "\(formatSignificant(first.loss, digits: 6)), nfe \(first.forward)/\(first.backward)"
         context.report(record)
     }
+}
+
+/// CPU time of the whole process in seconds: every thread, including oneDNN's OpenMP threads.
+///
+/// On a loaded machine it stays close to the unloaded work of a step, while the wall time also
+/// counts the time spent waiting for a core. Threads that spin while they wait add to it.
+private func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }
 
 // MARK: - Memory against NFE
