@@ -10,8 +10,8 @@ It is solved with dopri5 at rtol = atol = 1e-3.
 One step is: forward, mean cross-entropy, backward, one SGD update (lr 0.1,
 momentum 0.9). All models start from the parameters of mnist_workload.py and
 train on its fixed batch of 128 images, which are read from --data. Training
-continues across steps, so step k sees the same weights in both libraries up
-to rounding. Each timed sample is one step, after --warmup steps.
+continues across steps, so step k starts from the same weights in both
+libraries up to rounding. Each timed sample is one step, after --warmup steps.
 
 Records (JSON lines, see README.md):
   mnist_train_resnet             backpropagation through six residual blocks
@@ -183,8 +183,12 @@ def bench_model(name, args, images, labels):
         optimizer.step()
         return loss.item(), forward, backward
 
-    warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
-    repeats = args.repeats if args.repeats is not None else (3 if args.quick else 10)
+    warmup = args.warmup
+    if warmup is None:
+        warmup = 1 if args.quick else 2
+    repeats = args.repeats
+    if repeats is None:
+        repeats = 3 if args.quick else 10
     samples, cpu_samples, forward_counts, backward_counts, losses = [], [], [], [], []
     first = None
     for index in range(warmup + repeats):

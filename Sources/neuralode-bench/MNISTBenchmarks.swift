@@ -156,16 +156,27 @@ private func assignWorkloadParameters(_ model: MNISTClassifier, workload: MNISTW
         }
         tensor.assign(Tensor(shape: tensor.shape, scalars: values))
 
-        let sum = values.reduce(0.0) { $0 + Double($1) }
-        let weightedSum = values.enumerated().reduce(0.0) { $0 + Double($1.element) * Double($1.offset + 1) }
+        // Both sums are in Double, so they differ from Python's only by the summation order:
+        // far less than 1e-10 of the sum of the terms' magnitudes.
+        var sum = 0.0
+        var weightedSum = 0.0
+        var magnitude = 0.0
+        var weightedMagnitude = 0.0
+        for (index, value) in values.enumerated() {
+            let term = Double(value)
+            sum += term
+            weightedSum += term * Double(index + 1)
+            magnitude += Swift.abs(term)
+            weightedMagnitude += Swift.abs(term) * Double(index + 1)
+        }
         let expected = expectedSums[name]!
-        let scale = values.reduce(0.0) { $0 + Swift.abs(Double($1)) } * Double(values.count) + 1
-        guard expected.count == 2, Swift.abs(sum - expected[0]) <= 1e-9 * scale,
-            Swift.abs(weightedSum - expected[1]) <= 1e-9 * scale
+        guard expected.count == 2, Swift.abs(sum - expected[0]) <= 1e-10 * magnitude,
+            Swift.abs(weightedSum - expected[1]) <= 1e-10 * weightedMagnitude
         else {
             fail(
                 "mnist: the generated values of \(name) have sums \(sum), \(weightedSum); "
-                    + "the workload expects \(expected)")
+                    + "the workload expects \(expected). Regenerate mnist_workload.json with "
+                    + "mnist_workload.py, and check that its formula matches mnistWorkloadValues")
         }
     }
 }
