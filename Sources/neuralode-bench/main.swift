@@ -20,6 +20,7 @@ extension BenchmarkArea {
         .solver,
         .spiral,
         .memory,
+        .mnist,
     ]
 }
 
@@ -27,7 +28,7 @@ extension BenchmarkArea {
 let blasThreads = 2
 
 let usage = """
-    usage: neuralode-bench [area ...] [--json] [--repeats N] [--quick] [--filter TEXT]
+    usage: neuralode-bench [area ...] [--json] [--repeats N] [--quick] [--filter TEXT] [--data PATH]
 
     Runs the named areas (all when none is named) and prints the median and 90th
     percentile time per call of each benchmark.
@@ -37,6 +38,8 @@ let usage = """
       --repeats N     timed samples per benchmark (default 30, or 7 with --quick)
       --quick         shorter samples and fewer repeats, for a smoke run
       --filter TEXT   run only the benchmarks whose name contains TEXT
+      --data PATH     MNIST folder (train-images-idx3-ubyte.gz, ...) for the mnist area,
+                      which is skipped without it
       --help          print this message
 
     areas:
@@ -81,6 +84,11 @@ func parseOptions(_ arguments: [String]) -> Options {
                 fail("--repeats needs a whole number of at least 1")
             }
             options.repeats = count
+            index += 1
+        case "--data":
+            guard index < arguments.count, !arguments[index].isEmpty else { fail("--data needs the MNIST folder") }
+            // The mnist area and its measurement processes read the folder from the environment.
+            setenv(mnistDataVariable, arguments[index], 1)
             index += 1
         case "--filter":
             guard index < arguments.count else { fail("--filter needs a text") }
