@@ -275,29 +275,45 @@ extension Tensor {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func compare(_ a: Tensor, _ comparison: Comparison, _ b: Tensor) -> Tensor {
-        let shape = ShapeRules.broadcast(a.shape, b.shape, operation: "compare")
+        switch comparison {
+        case .less: return compare(a, b, operation: "compare") { $0 < $1 }
+        case .lessOrEqual: return compare(a, b, operation: "compare") { $0 <= $1 }
+        case .greater: return compare(a, b, operation: "compare") { $0 > $1 }
+        case .greaterOrEqual: return compare(a, b, operation: "compare") { $0 >= $1 }
+        case .equal: return compare(a, b, operation: "compare") { $0 == $1 }
+        case .notEqual: return compare(a, b, operation: "compare") { $0 != $1 }
+        }
+    }
+
+    /// Writes the mask of `holds(a, b)` with broadcasting. A tensor against one value or
+    /// against a tensor of its own shape runs as one flat loop, which the compiler vectorises
+    /// (a ReLU's pullback builds such a mask on every backward pass).
+    @inline(__always)
+    static func compare(
+        _ a: Tensor, _ b: Tensor, operation: StaticString, holds: (Scalar, Scalar) -> Bool
+    ) -> Tensor {
+        let shape = ShapeRules.broadcast(a.shape, b.shape, operation: operation)
         let result = Tensor(uninitializedShape: shape)
+        let out = result.base
+        let x = a.base
+        let y = b.base
+        if a.shape == shape && (b.scalarCount == 1 || b.shape == shape) {
+            let count = result.scalarCount
+            if b.scalarCount == 1 {
+                let v = y[0]
+                for i in 0..<count { out[i] = holds(x[i], v) ? 1 : 0 }
+            } else {
+                for i in 0..<count { out[i] = holds(x[i], y[i]) ? 1 : 0 }
+            }
+            return result
+        }
         let iterator = BroadcastIterator(
             shape: shape,
             stridesA: ShapeRules.broadcastStrides(a.shape, to: shape),
             stridesB: ShapeRules.broadcastStrides(b.shape, to: shape))
         iterator.forEachRun { offsetA, offsetB, offsetOut, count, innerA, innerB in
-            let x = a.base + offsetA
-            let y = b.base + offsetB
-            let out = result.base + offsetOut
             for i in 0..<count {
-                let u = x[i * innerA]
-                let v = y[i * innerB]
-                let holds: Bool
-                switch comparison {
-                case .less: holds = u < v
-                case .lessOrEqual: holds = u <= v
-                case .greater: holds = u > v
-                case .greaterOrEqual: holds = u >= v
-                case .equal: holds = u == v
-                case .notEqual: holds = u != v
-                }
-                out[i] = holds ? 1 : 0
+                out[offsetOut + i] = holds(x[offsetA + i * innerA], y[offsetB + i * innerB]) ? 1 : 0
             }
         }
         return result
