@@ -86,6 +86,25 @@ public struct IrregularTimeSeriesDataset: Sendable {
     /// Whether some series misses some channel at some time.
     public var hasMissingValues: Bool { series.contains { $0.hasMissingValues } }
 
+    /// A 64-bit FNV-1a hash of every series' id, times, values and mask, so that two datasets
+    /// with different contents almost surely differ in it. Not a cryptographic hash.
+    public var contentChecksum: UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ word: UInt64) {
+            for shift in stride(from: 0, to: 64, by: 8) {
+                hash = (hash ^ ((word >> UInt64(shift)) & 0xff)) &* 0x0000_0100_0000_01b3
+            }
+        }
+        for name in channelNames { name.utf8.forEach { mix(UInt64($0)) } }
+        for item in series {
+            item.id.utf8.forEach { mix(UInt64($0)) }
+            item.times.forEach { mix($0.bitPattern) }
+            item.values.forEach { mix(UInt64($0.bitPattern)) }
+            item.mask.forEach { mix($0 ? 1 : 0) }
+        }
+        return hash
+    }
+
     /// Returns the dataset with each series shifted so that its first observation is at time 0,
     /// the common origin of a latent ODE's initial state.
     public func shiftedToStartAtZero() -> IrregularTimeSeriesDataset {

@@ -1,6 +1,7 @@
 import Datasets
 import Experiments
 import Foundation
+import NeuralNetworks
 import NeuralODE
 import TensorEngine
 import Testing
@@ -102,6 +103,59 @@ struct LatentTrainingTests {
             return path == checkpoint
         }
         #expect(mismatched.iteration == 0)
+    }
+
+    @Test("a checkpoint past the requested iterations is rejected")
+    func resumePastEnd() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("latent-past-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = folder.appendingPathComponent("checkpoint.safetensors").path
+        try LatentODEExperiment(configuration: Self.configuration(.rnn, iterations: 3)).train(checkpoint: checkpoint) { _ in }
+
+        let shorter = try LatentODEExperiment(configuration: Self.configuration(.rnn, iterations: 2))
+        #expect {
+            try shorter.resume(from: checkpoint)
+        } throws: { error in
+            guard case .invalidCheckpoint(_, let reason) = error as? LatentExperimentError else { return false }
+            return reason.contains("completed 3 iterations") && reason.contains("the 2 requested")
+        }
+        #expect(shorter.iteration == 0)
+    }
+
+    @Test("a non-finite loss stops training and keeps the checkpoint")
+    func nonFiniteLoss() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("latent-nan-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let checkpoint = folder.appendingPathComponent("checkpoint.safetensors").path
+        var configuration = Self.configuration(.rnn, iterations: 5)
+        // A learning rate this large overflows the weights on the first update.
+        configuration.learningRate = 1e30
+        let experiment = try LatentODEExperiment(configuration: configuration)
+        var reported: [Double] = []
+        #expect {
+            try experiment.train(checkpoint: checkpoint, checkpointEvery: 1) { reported.append($0.loss) }
+        } throws: { error in
+            guard case .nonFiniteLoss(let iteration, let loss, let learningRate, _) = error as? LatentExperimentError
+            else { return false }
+            return iteration >= 2 && !loss.isFinite && learningRate == 1e30
+        }
+        #expect(!reported.isEmpty)
+        #expect(reported.allSatisfy { $0.isFinite })
+        let saved = try SafetensorsFile.read(from: checkpoint)
+        #expect(saved.metadata["iteration"] == "\(reported.count)")
+    }
+
+    @Test("CSV data replaced at the same path changes the checksum")
+    func csvChecksum() throws {
+        let original = try TimeSeriesCSV.parse("series,time,a\ns,0,1\ns,1,2\n")
+        let replaced = try TimeSeriesCSV.parse("series,time,a\ns,0,1\ns,1,2.5\n")
+        let reread = try TimeSeriesCSV.parse("series,time,a\ns,0,1\ns,1,2\n")
+        #expect(original.contentChecksum == reread.contentChecksum)
+        #expect(original.contentChecksum != replaced.contentChecksum)
+        let configuration = Self.configuration(.rnn, iterations: 1)
+        let first = try LatentODEExperiment(configuration: configuration, data: .series(original, source: "data.csv"))
+        let second = try LatentODEExperiment(configuration: configuration, data: .series(replaced, source: "data.csv"))
+        #expect(first.dataSource != second.dataSource)
     }
 
     @Test("CSV series with missing values train and reconstruct")

@@ -120,6 +120,8 @@ public enum LatentExperimentError: Error, CustomStringConvertible {
     case invalidCheckpoint(path: String, reason: String)
     /// The data cannot be used by the model.
     case invalidData(reason: String)
+    /// The training loss became NaN or infinite, so training stopped before saving the step.
+    case nonFiniteLoss(iteration: Int, loss: Double, learningRate: Double, observationStandardDeviation: Double)
 
     public var description: String {
         switch self {
@@ -129,6 +131,8 @@ public enum LatentExperimentError: Error, CustomStringConvertible {
             return "The checkpoint '\(path)' is invalid: \(reason). Delete it to start over."
         case let .invalidData(reason):
             return "Invalid data: \(reason)."
+        case let .nonFiniteLoss(iteration, loss, learningRate, deviation):
+            return "The training loss became \(loss) at iteration \(iteration), so training stopped and the last checkpoint was kept. Lower the learning rate (now \(learningRate)), check the observation noise standard deviation (now \(deviation)), or check the data for very large values."
         }
     }
 }

@@ -87,7 +87,8 @@ public final class LatentODEExperiment {
             testDataset = nil
             spirals = nil
             testSpirals = []
-            dataSource = source
+            // The checksum makes a resume notice data replaced at the same path.
+            dataSource = "\(source) (checksum \(String(series.contentChecksum, radix: 16)))"
         }
 
         var generator = RandomGenerator(seed: configuration.seed)
@@ -199,22 +200,30 @@ public final class LatentODEExperiment {
         var sinceReport = 0
         while iteration < configuration.iterations {
             let step = try trainingStep()
+            guard step.loss.isFinite else {
+                throw LatentExperimentError.nonFiniteLoss(
+                    iteration: iteration, loss: step.loss, learningRate: configuration.learningRate,
+                    observationStandardDeviation: configuration.observationStandardDeviation)
+            }
             sinceReport += 1
             let isLast = iteration == configuration.iterations
+            // Report before saving: a run killed in between repeats the iterations after the
+            // previous checkpoint, and a resume drops the reports of iterations it repeats.
+            let evaluates = configuration.evaluateEvery > 0 && iteration % configuration.evaluateEvery == 0
+            if iteration % configuration.reportEvery == 0 || isLast || evaluates {
+                let seconds = Date().timeIntervalSince(lastReport) / Double(sinceReport)
+                report(
+                    LatentTrainingProgress(
+                        iteration: iteration, loss: step.loss, logLikelihood: step.logLikelihood,
+                        klDivergence: step.klDivergence, forwardEvaluations: step.forwardEvaluations,
+                        backwardEvaluations: step.backwardEvaluations, secondsPerIteration: seconds,
+                        evaluation: evaluates ? try evaluate() : nil))
+                lastReport = Date()
+                sinceReport = 0
+            }
             if let checkpoint, iteration % checkpointEvery == 0 || isLast {
                 try saveCheckpoint(to: checkpoint)
             }
-            let evaluates = configuration.evaluateEvery > 0 && iteration % configuration.evaluateEvery == 0
-            guard iteration % configuration.reportEvery == 0 || isLast || evaluates else { continue }
-            let seconds = Date().timeIntervalSince(lastReport) / Double(sinceReport)
-            report(
-                LatentTrainingProgress(
-                    iteration: iteration, loss: step.loss, logLikelihood: step.logLikelihood,
-                    klDivergence: step.klDivergence, forwardEvaluations: step.forwardEvaluations,
-                    backwardEvaluations: step.backwardEvaluations, secondsPerIteration: seconds,
-                    evaluation: evaluates ? try evaluate() : nil))
-            lastReport = Date()
-            sinceReport = 0
         }
     }
 
@@ -249,6 +258,12 @@ public final class LatentODEExperiment {
         }
         guard let text = file.metadata["iteration"], let completed = Int(text), completed >= 0 else {
             throw LatentExperimentError.invalidCheckpoint(path: path, reason: "the iteration count is missing or not a number")
+        }
+        guard completed <= configuration.iterations else {
+            throw LatentExperimentError.invalidCheckpoint(
+                path: path,
+                reason: "it has completed \(completed) iterations, more than the \(configuration.iterations) requested; "
+                    + "request at least \(completed) iterations to continue it")
         }
         if let latentModel {
             try Checkpoint.restore(latentModel, optimizer: optimizer, from: file, path: path)

@@ -162,7 +162,9 @@ public enum LatentPictures {
         let dataset = experiment.dataset
         let chosen = Array(0..<min(4, dataset.series.count))
         let batch = dataset.batch(chosen)
-        let end = (batch.lastTimes.max() ?? 1) * 1.2
+        // Beyond the last observation; series observed at one time only get the unit interval.
+        let lastTime = batch.lastTimes.max() ?? 0
+        let end = lastTime > 0 ? lastTime * 1.2 : 1
         let count = 200
         let times = (0..<count).map { end * Double($0) / Double(count - 1) }
         let predictions = try experiment.latentTrajectory(from: experiment.posteriorMean(batch), at: times)
