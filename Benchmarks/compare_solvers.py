@@ -227,8 +227,8 @@ def summarize(output_dir, workloads):
         if records[0].get("loss_iter0") is not None
     ]
     if first_iterations:
-        # Every library starts from the same weights and data, so the first iteration's loss
-        # should agree to about the solver tolerance.
+        # Every library starts from the same weights and data, so the first iteration's losses
+        # differ only by the solvers' errors, and a larger gap points to a different model.
         print("\nFirst training iteration, at the initial weights (from the first round's run):\n")
         print("| workload | library | loss_iter0 | NFE forward / backward |")
         print("| --- | --- | ---: | --- |")
