@@ -1,7 +1,9 @@
 """Run the ODE benchmarks of neuralode-bench, diffrax and torchdiffeq alternately and print tables.
 
-The workloads are `mlp_ode_solve` (sizes 1, 64, 4096) and `spiral_train_direct` /
-`spiral_train_adjoint` (size 20), described in Benchmarks/reference/README.md. The machine is
+The workloads of `--suite solvers` (the default) are `mlp_ode_solve` (sizes 1, 64, 4096) and
+`spiral_train_direct` / `spiral_train_adjoint` (size 20); `--suite cnf` runs the `cnf_train_*`
+rows of one continuous-normalizing-flow training iteration (size 512). Both are described in
+Benchmarks/reference/README.md. The machine is
 shared and noisy, so a comparison is several rounds. Each round runs the three programs back
 to back, in an order that rotates from round to round. A figure in the tables is the median,
 over rounds, of each run's median, and a ratio divides two such figures. The raw JSON lines of
@@ -10,6 +12,7 @@ every run stay in --output-dir.
 Usage:
     python3 Benchmarks/compare_solvers.py --rounds 5 --output-dir /tmp/solver-comparison
     python3 Benchmarks/compare_solvers.py --summarize-only --output-dir /tmp/solver-comparison
+    python3 Benchmarks/compare_solvers.py --suite cnf --rounds 3 --output-dir /tmp/cnf-comparison
 
 Uses only the standard library. The Swift benchmark must be built first
 (swift build -c release --product neuralode-bench) and the reference venv set up
@@ -27,13 +30,30 @@ import sys
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SWIFT = "neuralode-swift"
 LIBRARIES = [SWIFT, "diffrax", "torchdiffeq"]
-WORKLOADS = [
-    ("mlp_ode_solve", 1),
-    ("mlp_ode_solve", 64),
-    ("mlp_ode_solve", 4096),
-    ("spiral_train_direct", 20),
-    ("spiral_train_adjoint", 20),
-]
+# Per suite: the neuralode-bench areas, the reference scripts of diffrax and torchdiffeq, and the
+# (name, size) rows of the table.
+SUITES = {
+    "solvers": {
+        "areas": ["solver", "spiral"],
+        "scripts": {"diffrax": "diffrax_bench.py", "torchdiffeq": "torchdiffeq_bench.py"},
+        "workloads": [
+            ("mlp_ode_solve", 1),
+            ("mlp_ode_solve", 64),
+            ("mlp_ode_solve", 4096),
+            ("spiral_train_direct", 20),
+            ("spiral_train_adjoint", 20),
+        ],
+    },
+    "cnf": {
+        "areas": ["cnf"],
+        "scripts": {"diffrax": "diffrax_cnf.py", "torchdiffeq": "torchdiffeq_cnf.py"},
+        "workloads": [
+            ("cnf_train_adjoint", 512),
+            ("cnf_train_adjoint_mixed_norm", 512),
+            ("cnf_train_direct", 512),
+        ],
+    },
+}
 
 
 def parse_args():
@@ -55,6 +75,9 @@ def parse_args():
         default="diffrax,torchdiffeq",
         help="comma-separated reference libraries to run (default diffrax,torchdiffeq)",
     )
+    parser.add_argument(
+        "--suite", choices=sorted(SUITES), default="solvers", help="workloads to run and summarize (default solvers)"
+    )
     parser.add_argument("--quick", action="store_true", help="pass --quick to every program")
     parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
     args = parser.parse_args()
@@ -69,10 +92,12 @@ def parse_args():
 def commands(args):
     quick = ["--quick"] if args.quick else []
     reference = os.path.join(REPOSITORY, "Benchmarks", "reference")
+    suite = SUITES[args.suite]
+    scripts = suite["scripts"]
     sides = [
-        (SWIFT, [args.bench, "solver", "spiral", "--json"] + quick),
-        ("diffrax", [args.python, os.path.join(reference, "diffrax_bench.py")] + quick),
-        ("torchdiffeq", [args.python, os.path.join(reference, "torchdiffeq_bench.py")] + quick),
+        (SWIFT, [args.bench] + suite["areas"] + ["--json"] + quick),
+        ("diffrax", [args.python, os.path.join(reference, scripts["diffrax"])] + quick),
+        ("torchdiffeq", [args.python, os.path.join(reference, scripts["torchdiffeq"])] + quick),
     ]
     wanted = [SWIFT] + args.references.split(",")
     return [(label, command) for label, command in sides if label in wanted]
@@ -150,7 +175,7 @@ def round_ratios(table, name, size, library):
     return f"{min(ratios):.2f} to {max(ratios):.2f}"
 
 
-def summarize(output_dir):
+def summarize(output_dir, workloads):
     table = load_records(output_dir)
     loads = [record.get("loadavg_1m") for records in table.values() for record in records]
     loads = [value for value in loads if value is not None]
@@ -160,7 +185,7 @@ def summarize(output_dir):
     print("| workload | size | neuralode-swift ms | swift CPU ms | diffrax ms | torchdiffeq ms | "
           "swift / diffrax | per round | swift / torchdiffeq | NFE swift | NFE diffrax | NFE torchdiffeq |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- | --- |")
-    for name, size in WORKLOADS:
+    for name, size in workloads:
         medians = {}
         nfes = {}
         for library in LIBRARIES:
@@ -182,7 +207,7 @@ def summarize(output_dir):
             f"{ratio(medians['torchdiffeq'])} | {nfes[SWIFT]} | {nfes['diffrax']} | {nfes['torchdiffeq']} |"
         )
     extra = sorted(
-        {(name, size) for (name, size, library) in table if library == SWIFT} - set(WORKLOADS)
+        {(name, size) for (name, size, library) in table if library == SWIFT} - set(workloads)
     )
     if extra:
         print("\nRows without a reference (neuralode-swift only):\n")
@@ -196,11 +221,30 @@ def summarize(output_dir):
             )
 
 
+    first_iterations = [
+        (name, size, library, records)
+        for (name, size, library), records in sorted(table.items())
+        if records[0].get("loss_iter0") is not None
+    ]
+    if first_iterations:
+        # Every library starts from the same weights and data, so the first iteration's losses
+        # differ only by the solvers' errors, and a larger gap points to a different model.
+        print("\nFirst training iteration, at the initial weights (from the first round's run):\n")
+        print("| workload | library | loss_iter0 | NFE forward / backward |")
+        print("| --- | --- | ---: | --- |")
+        for name, size, library, records in first_iterations:
+            record = records[0]
+            print(
+                f"| {name} | {library} | {record['loss_iter0']:.6f} | "
+                f"{record.get('nfe_forward_iter0', '—')} / {record.get('nfe_backward_iter0', '—')} |"
+            )
+
+
 def main():
     args = parse_args()
     if not args.summarize_only:
         run_rounds(args)
-    summarize(args.output_dir)
+    summarize(args.output_dir, SUITES[args.suite]["workloads"])
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ extension BenchmarkArea {
         .conv,
         .solver,
         .spiral,
+        .cnf,
         .memory,
         .mnist,
     ]

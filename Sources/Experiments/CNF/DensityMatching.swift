@@ -88,12 +88,7 @@ public final class DensityMatching {
         flow.noiseGenerator = iterationGenerator(seed: configuration.seed, iteration: iteration, stream: 2)
         let z = flow.sampleBase(count: configuration.batchSize, generator: &generator)
         let (loss, transport) = try continuousFlowLoss(z)
-        let parameterGradients = gradients(of: loss, withRespectTo: flowOptimizer.parameters)
-        try transport.solution.backward.check()
-        flowOptimizer.step(gradients: parameterGradients)
-        return CNFStepResult(
-            loss: Double(loss.scalar), forwardEvaluations: transport.solution.statistics.functionEvaluations,
-            backwardEvaluations: transport.solution.backward.statistics.functionEvaluations)
+        return try takeOptimizerStep(loss: loss, transport: transport, optimizer: flowOptimizer)
     }
 
     /// Runs one RMSprop step of the planar flow on fresh base samples.
@@ -108,10 +103,9 @@ public final class DensityMatching {
     /// Evaluates the continuous flow's loss on the evaluation set.
     public func evaluateContinuousFlow() throws(ODESolveError) -> Double {
         flow.noiseGenerator = RandomGenerator(seed: configuration.seed ^ 0x5EED)
-        let previous = GradientMode.isEnabled
-        GradientMode.isEnabled = false
-        defer { GradientMode.isEnabled = previous }
-        return Double(try continuousFlowLoss(evaluationPoints).loss.scalar)
+        return try evaluatingWithoutGradients { () throws(ODESolveError) in
+            Double(try continuousFlowLoss(evaluationPoints).loss.scalar)
+        }
     }
 
     /// Evaluates the planar flow's loss on the evaluation set.
@@ -125,21 +119,10 @@ public final class DensityMatching {
         iterations: ClosedRange<Int>, report: (CNFTrainingProgress) -> Void,
         checkpoint: (Int) throws -> Void = { _ in }
     ) throws {
-        var clock = ProgressClock()
-        for iteration in iterations {
-            let step = try continuousFlowStep(iteration: iteration)
-            clock.tick()
-            try checkpoint(iteration)
-            if iteration % configuration.evaluateEvery == 0 || iteration == iterations.upperBound {
-                let seconds = clock.secondsPerIteration()
-                report(CNFTrainingProgress(
-                    model: "cnf", iteration: iteration, iterations: iterations.upperBound,
-                    loss: try evaluateContinuousFlow(), batchLoss: step.loss,
-                    forwardEvaluations: step.forwardEvaluations, backwardEvaluations: step.backwardEvaluations,
-                    secondsPerIteration: seconds))
-                clock.restart()
-            }
-        }
+        try runTrainingLoop(
+            model: "cnf", iterations: iterations, evaluateEvery: configuration.evaluateEvery,
+            step: continuousFlowStep(iteration:), evaluate: evaluateContinuousFlow,
+            report: report, checkpoint: checkpoint)
     }
 
     /// Trains the planar flow over `iterations`, like `trainContinuousFlow`.
@@ -147,70 +130,38 @@ public final class DensityMatching {
         iterations: ClosedRange<Int>, report: (CNFTrainingProgress) -> Void,
         checkpoint: (Int) throws -> Void = { _ in }
     ) throws {
-        var clock = ProgressClock()
-        for iteration in iterations {
-            let loss = planarStep(iteration: iteration)
-            clock.tick()
-            try checkpoint(iteration)
-            if iteration % configuration.evaluateEvery == 0 || iteration == iterations.upperBound {
-                let seconds = clock.secondsPerIteration()
-                report(CNFTrainingProgress(
-                    model: "planar", iteration: iteration, iterations: iterations.upperBound,
-                    loss: evaluatePlanarFlow(), batchLoss: loss, forwardEvaluations: 0,
-                    backwardEvaluations: 0, secondsPerIteration: seconds))
-                clock.restart()
-            }
-        }
+        try runTrainingLoop(
+            model: "planar", iterations: iterations, evaluateEvery: configuration.evaluateEvery,
+            step: { iteration in
+                CNFStepResult(loss: planarStep(iteration: iteration), forwardEvaluations: 0, backwardEvaluations: 0)
+            },
+            evaluate: evaluatePlanarFlow, report: report, checkpoint: checkpoint)
     }
 
     // MARK: - Checkpoints
 
+    /// The checkpoints of this run, named by its target.
+    private var runCheckpoint: CNFRunCheckpoint {
+        CNFRunCheckpoint(runKey: "target", runName: configuration.target.rawValue)
+    }
+
     /// Saves the continuous flow and its optimizer after `iteration`, atomically.
     public func saveContinuousFlow(to path: String, iteration: Int) throws {
-        try Checkpoint.save(
-            flow.field, optimizer: flowOptimizer,
-            metadata: ["iteration": "\(iteration)", "target": configuration.target.rawValue], to: path)
+        try runCheckpoint.save(flow.field, optimizer: flowOptimizer, iteration: iteration, to: path)
     }
 
     /// Saves the planar flow and its optimizer after `iteration`, atomically.
     public func savePlanarFlow(to path: String, iteration: Int) throws {
-        try Checkpoint.save(
-            planar, optimizer: planarOptimizer,
-            metadata: ["iteration": "\(iteration)", "target": configuration.target.rawValue], to: path)
+        try runCheckpoint.save(planar, optimizer: planarOptimizer, iteration: iteration, to: path)
     }
 
     /// Restores the continuous flow and its optimizer, and returns the iteration saved.
     public func loadContinuousFlow(from path: String) throws -> Int {
-        try savedIteration(Checkpoint.load(into: flow.field, optimizer: flowOptimizer, from: path), path: path)
+        try runCheckpoint.load(into: flow.field, optimizer: flowOptimizer, from: path)
     }
 
     /// Restores the planar flow and its optimizer, and returns the iteration saved.
     public func loadPlanarFlow(from path: String) throws -> Int {
-        try savedIteration(Checkpoint.load(into: planar, optimizer: planarOptimizer, from: path), path: path)
-    }
-
-    private func savedIteration(_ metadata: [String: String], path: String) throws -> Int {
-        guard let text = metadata["iteration"], let iteration = Int(text), iteration >= 0 else {
-            throw CNFCheckpointError.missingIteration(path: path)
-        }
-        if let target = metadata["target"], target != configuration.target.rawValue {
-            throw CNFCheckpointError.otherRun(path: path, expected: configuration.target.rawValue, found: target)
-        }
-        return iteration
-    }
-}
-
-/// A checkpoint that loads but does not belong to the run that resumes from it.
-public enum CNFCheckpointError: Error, CustomStringConvertible {
-    case missingIteration(path: String)
-    case otherRun(path: String, expected: String, found: String)
-
-    public var description: String {
-        switch self {
-        case .missingIteration(let path):
-            "checkpoint \(path) has no valid 'iteration' metadata entry; delete it or run without --resume"
-        case let .otherRun(path, expected, found):
-            "checkpoint \(path) was saved for '\(found)', not '\(expected)'; use another --output folder"
-        }
+        try runCheckpoint.load(into: planar, optimizer: planarOptimizer, from: path)
     }
 }

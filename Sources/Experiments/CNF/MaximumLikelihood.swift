@@ -48,13 +48,7 @@ public final class MaximumLikelihoodTraining {
         flow.noiseGenerator = iterationGenerator(seed: configuration.seed, iteration: iteration, stream: 2)
         let batch: Tensor<Float> = configuration.dataset.sample(count: configuration.batchSize, generator: &generator)
         let (logDensity, transport) = try flow.logDensity(of: batch)
-        let loss = -logDensity.mean()
-        let parameterGradients = gradients(of: loss, withRespectTo: optimizer.parameters)
-        try transport.solution.backward.check()
-        optimizer.step(gradients: parameterGradients)
-        return CNFStepResult(
-            loss: Double(loss.scalar), forwardEvaluations: transport.solution.statistics.functionEvaluations,
-            backwardEvaluations: transport.solution.backward.statistics.functionEvaluations)
+        return try takeOptimizerStep(loss: -logDensity.mean(), transport: transport, optimizer: optimizer)
     }
 
     /// Evaluates the mean log-likelihood of the held-out set, in nats per point.
@@ -66,10 +60,7 @@ public final class MaximumLikelihoodTraining {
 
     /// Evaluates `log p(x)` at each point of `x` `[n, 2]`, with nothing recorded.
     public func logDensity(of x: Tensor<Float>) throws(ODESolveError) -> [Double] {
-        let previous = GradientMode.isEnabled
-        GradientMode.isEnabled = false
-        defer { GradientMode.isEnabled = previous }
-        return try flow.logDensity(of: x).logDensity.doubles
+        try evaluatingWithoutGradients { () throws(ODESolveError) in try flow.logDensity(of: x).logDensity.doubles }
     }
 
     /// Trains over `iterations`, reporting the held-out negative log-likelihood as the loss
@@ -79,39 +70,24 @@ public final class MaximumLikelihoodTraining {
         iterations: ClosedRange<Int>, report: (CNFTrainingProgress) -> Void,
         checkpoint: (Int) throws -> Void = { _ in }
     ) throws {
-        var clock = ProgressClock()
-        for iteration in iterations {
-            let step = try trainingStep(iteration: iteration)
-            clock.tick()
-            try checkpoint(iteration)
-            if iteration % configuration.evaluateEvery == 0 || iteration == iterations.upperBound {
-                let seconds = clock.secondsPerIteration()
-                report(CNFTrainingProgress(
-                    model: "cnf", iteration: iteration, iterations: iterations.upperBound,
-                    loss: -(try heldOutLogLikelihood()), batchLoss: step.loss,
-                    forwardEvaluations: step.forwardEvaluations, backwardEvaluations: step.backwardEvaluations,
-                    secondsPerIteration: seconds))
-                clock.restart()
-            }
-        }
+        try runTrainingLoop(
+            model: "cnf", iterations: iterations, evaluateEvery: configuration.evaluateEvery,
+            step: trainingStep(iteration:), evaluate: { -(try heldOutLogLikelihood()) },
+            report: report, checkpoint: checkpoint)
+    }
+
+    /// The checkpoint of this run, named by its dataset.
+    private var runCheckpoint: CNFRunCheckpoint {
+        CNFRunCheckpoint(runKey: "dataset", runName: configuration.dataset.rawValue)
     }
 
     /// Saves the flow and its optimizer after `iteration`, atomically.
     public func save(to path: String, iteration: Int) throws {
-        try Checkpoint.save(
-            flow.field, optimizer: optimizer,
-            metadata: ["iteration": "\(iteration)", "dataset": configuration.dataset.rawValue], to: path)
+        try runCheckpoint.save(flow.field, optimizer: optimizer, iteration: iteration, to: path)
     }
 
     /// Restores the flow and its optimizer, and returns the iteration saved.
     public func load(from path: String) throws -> Int {
-        let metadata = try Checkpoint.load(into: flow.field, optimizer: optimizer, from: path)
-        guard let text = metadata["iteration"], let iteration = Int(text), iteration >= 0 else {
-            throw CNFCheckpointError.missingIteration(path: path)
-        }
-        if let dataset = metadata["dataset"], dataset != configuration.dataset.rawValue {
-            throw CNFCheckpointError.otherRun(path: path, expected: configuration.dataset.rawValue, found: dataset)
-        }
-        return iteration
+        try runCheckpoint.load(into: flow.field, optimizer: optimizer, from: path)
     }
 }
