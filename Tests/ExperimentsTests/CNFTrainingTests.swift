@@ -84,6 +84,41 @@ struct CNFTrainingTests {
         }
     }
 
+    @Test("checkpoint with other settings is rejected")
+    func checkpointWithOtherSettings() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cnf-settings-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("fit.safetensors").path
+        try MaximumLikelihoodTraining(configuration: Self.smallFit()).save(to: path, iteration: 3)
+        #expect(try MaximumLikelihoodTraining(configuration: Self.smallFit()).load(from: path) == 3)
+
+        var other = Self.smallFit()
+        other.model.learningRate = 0.5
+        #expect {
+            try MaximumLikelihoodTraining(configuration: other).load(from: path)
+        } throws: { error in
+            guard case .otherSettings(_, let expected, let found) = error as? CNFCheckpointError else { return false }
+            return expected.contains("lr=0.5") && found.contains("lr=0.01")
+        }
+    }
+
+    @Test("non-finite loss stops training")
+    func nonFiniteLoss() throws {
+        var configuration = Self.smallFit()
+        // A standard deviation beyond Float's range makes the base log-density infinite.
+        configuration.model.baseStandardDeviation = 1e300
+        let training = MaximumLikelihoodTraining(configuration: configuration)
+        var reports = 0
+        #expect {
+            try training.train(iterations: 1...3, report: { _ in reports += 1 })
+        } throws: { error in
+            guard case .nonFiniteLoss(_, let iteration, let loss) = error as? CNFTrainingError else { return false }
+            return iteration == 1 && !loss.isFinite
+        }
+        #expect(reports == 0)
+    }
+
     @Test("density matching lowers the loss of both flows")
     func densityMatchingLearns() throws {
         var configuration = DensityMatchingConfiguration()

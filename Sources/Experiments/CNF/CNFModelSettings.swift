@@ -27,6 +27,14 @@ public struct CNFModelSettings: Sendable {
 
     public init() {}
 
+    /// The settings that shape a training run, as text. A checkpoint stores it, so that a
+    /// resume with other settings is rejected instead of continuing a different run.
+    public var fingerprint: String {
+        "width=\(width) hidden=\(hiddenSize) t=[\(startTime), \(endTime)] base_std=\(baseStandardDeviation) "
+            + "trace=\(traceEstimator) gradient=\(gradient) rtol=\(relativeTolerance) atol=\(absoluteTolerance) "
+            + "lr=\(learningRate)"
+    }
+
     /// Creates the flow for points of `dimension` coordinates, its field initialised from
     /// `generator`.
     public func makeFlow(dimension: Int, generator: inout RandomGenerator, noiseSeed: UInt64)

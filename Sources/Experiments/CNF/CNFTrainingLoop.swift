@@ -40,6 +40,9 @@ func runTrainingLoop(
     var clock = ProgressClock()
     for iteration in iterations {
         let result = try step(iteration)
+        guard result.loss.isFinite else {
+            throw CNFTrainingError.nonFiniteLoss(model: model, iteration: iteration, loss: result.loss)
+        }
         clock.tick()
         try checkpoint(iteration)
         if iteration % evaluateEvery == 0 || iteration == iterations.upperBound {
@@ -61,13 +64,16 @@ struct CNFRunCheckpoint {
     let runKey: String
     /// The run's name under `runKey`. A checkpoint saved under another name is rejected.
     let runName: String
+    /// The settings of the run, such as `CNFModelSettings.fingerprint`. A checkpoint saved with
+    /// other settings is rejected.
+    let settings: String
 
     /// Saves `model` and `optimizer` after `iteration`, atomically.
     func save<Model: Module>(
         _ model: Model, optimizer: Optimizer<Model.Scalar>, iteration: Int, to path: String
     ) throws {
         try Checkpoint.save(
-            model, optimizer: optimizer, metadata: ["iteration": "\(iteration)", runKey: runName], to: path)
+            model, optimizer: optimizer, metadata: ["iteration": "\(iteration)", runKey: runName, "settings": settings], to: path)
     }
 
     /// Restores `model` and `optimizer`, and returns the iteration saved.
@@ -82,6 +88,10 @@ struct CNFRunCheckpoint {
         if let saved = metadata[runKey], saved != runName {
             throw CNFCheckpointError.otherRun(path: path, expected: runName, found: saved)
         }
+        let savedSettings = metadata["settings"] ?? "none recorded"
+        guard savedSettings == settings else {
+            throw CNFCheckpointError.otherSettings(path: path, expected: settings, found: savedSettings)
+        }
         return iteration
     }
 }
@@ -90,6 +100,7 @@ struct CNFRunCheckpoint {
 public enum CNFCheckpointError: Error, CustomStringConvertible {
     case missingIteration(path: String)
     case otherRun(path: String, expected: String, found: String)
+    case otherSettings(path: String, expected: String, found: String)
 
     public var description: String {
         switch self {
@@ -97,6 +108,24 @@ public enum CNFCheckpointError: Error, CustomStringConvertible {
             "checkpoint \(path) has no valid 'iteration' metadata entry; delete it or run without --resume"
         case let .otherRun(path, expected, found):
             "checkpoint \(path) was saved for '\(found)', not '\(expected)'; use another --output folder"
+        case let .otherSettings(path, expected, found):
+            "checkpoint \(path) was saved with the settings '\(found)', not '\(expected)'; "
+                + "resume with the settings of the run that saved it, or use another --output folder"
+        }
+    }
+}
+
+/// A training run that cannot go on.
+public enum CNFTrainingError: Error, CustomStringConvertible {
+    /// The loss of a training batch became NaN or infinite. The step's checkpoint is not saved.
+    case nonFiniteLoss(model: String, iteration: Int, loss: Double)
+
+    public var description: String {
+        switch self {
+        case let .nonFiniteLoss(model, iteration, loss):
+            "the \(model) training loss became \(loss) at iteration \(iteration), so training stopped and "
+                + "the last checkpoint was kept; lower the learning rate, or bring the base distribution's "
+                + "standard deviation closer to the data's scale"
         }
     }
 }

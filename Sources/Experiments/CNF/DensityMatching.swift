@@ -140,28 +140,38 @@ public final class DensityMatching {
 
     // MARK: - Checkpoints
 
-    /// The checkpoints of this run, named by its target.
-    private var runCheckpoint: CNFRunCheckpoint {
-        CNFRunCheckpoint(runKey: "target", runName: configuration.target.rawValue)
+    /// The checkpoint of the continuous flow, named by the target.
+    private var flowCheckpoint: CNFRunCheckpoint {
+        CNFRunCheckpoint(
+            runKey: "target", runName: configuration.target.rawValue,
+            settings: "\(configuration.model.fingerprint) batch=\(configuration.batchSize) seed=\(configuration.seed)")
+    }
+
+    /// The checkpoint of the planar flow, named by the target.
+    private var planarCheckpoint: CNFRunCheckpoint {
+        CNFRunCheckpoint(
+            runKey: "target", runName: configuration.target.rawValue,
+            settings: "planar layers=\(configuration.planarLayers) lr=\(configuration.planarLearningRate) "
+                + "batch=\(configuration.batchSize) seed=\(configuration.seed)")
     }
 
     /// Saves the continuous flow and its optimizer after `iteration`, atomically.
     public func saveContinuousFlow(to path: String, iteration: Int) throws {
-        try runCheckpoint.save(flow.field, optimizer: flowOptimizer, iteration: iteration, to: path)
+        try flowCheckpoint.save(flow.field, optimizer: flowOptimizer, iteration: iteration, to: path)
     }
 
     /// Saves the planar flow and its optimizer after `iteration`, atomically.
     public func savePlanarFlow(to path: String, iteration: Int) throws {
-        try runCheckpoint.save(planar, optimizer: planarOptimizer, iteration: iteration, to: path)
+        try planarCheckpoint.save(planar, optimizer: planarOptimizer, iteration: iteration, to: path)
     }
 
     /// Restores the continuous flow and its optimizer, and returns the iteration saved.
     public func loadContinuousFlow(from path: String) throws -> Int {
-        try runCheckpoint.load(into: flow.field, optimizer: flowOptimizer, from: path)
+        try flowCheckpoint.load(into: flow.field, optimizer: flowOptimizer, from: path)
     }
 
     /// Restores the planar flow and its optimizer, and returns the iteration saved.
     public func loadPlanarFlow(from path: String) throws -> Int {
-        try runCheckpoint.load(into: planar, optimizer: planarOptimizer, from: path)
+        try planarCheckpoint.load(into: planar, optimizer: planarOptimizer, from: path)
     }
 }

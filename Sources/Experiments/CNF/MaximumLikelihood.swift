@@ -78,7 +78,9 @@ public final class MaximumLikelihoodTraining {
 
     /// The checkpoint of this run, named by its dataset.
     private var runCheckpoint: CNFRunCheckpoint {
-        CNFRunCheckpoint(runKey: "dataset", runName: configuration.dataset.rawValue)
+        CNFRunCheckpoint(
+            runKey: "dataset", runName: configuration.dataset.rawValue,
+            settings: "\(configuration.model.fingerprint) batch=\(configuration.batchSize) seed=\(configuration.seed)")
     }
 
     /// Saves the flow and its optimizer after `iteration`, atomically.
