@@ -8,8 +8,12 @@
 /// - B not transposed, at least 8 columns: rows of `C` as sums of rows of `B`, eight columns at
 ///   a time (`rowCombinations`).
 /// - B transposed, A not transposed: dot products of rows of `A` and rows of `B`, vectorised
-///   along k, four columns of `C` at a time (`dotProducts`). `Linear` multiplies by its weight
+///   along k, four columns of `C` at a time, or four rows when there are fewer than 4 columns
+///   (`dotProducts`). `Linear` multiplies by its weight
 ///   this way, so the layers of a small network run here.
+/// - B transposed with fewer than 8 values along k, or B not transposed with fewer than 8
+///   columns and A not transposed: B is first copied to the other layout, then one of the two
+///   forms above runs. The copy has at most n·k values, far fewer than the n·k·m multiply-adds.
 /// - A transposed, B not transposed, fewer than 8 columns: columns of `C` as sums of rows of
 ///   `A`, eight rows of `C` at a time (`columnCombinations`), as in the weight gradient of a
 ///   layer with few inputs.
@@ -34,6 +38,20 @@ enum SmallMatrixProduct {
             rowCombinations(
                 transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
                 output: output)
+        } else if transposeB && n >= 8 {
+            // Few values along k (as the first layer of a network with 2 inputs): B copied to
+            // k×n rows, which the row form reads eight columns at a time.
+            withTransposedCopy(b, rows: n, columns: k, ld: ldb) { packed in
+                rowCombinations(
+                    transposeA: transposeA, m: m, n: n, k: k, a: a, lda: lda, b: packed, ldb: n,
+                    output: output)
+            }
+        } else if !transposeA && k >= 8 {
+            // Fewer than 8 columns of B not transposed (as the input gradient of a layer with few
+            // inputs): B copied to n×k rows, so that the products become dot products along k.
+            withTransposedCopy(b, rows: k, columns: n, ld: ldb) { packed in
+                dotProducts(m: m, n: n, k: k, a: a, lda: lda, b: packed, ldb: k, output: output)
+            }
         } else if transposeA && !transposeB && m >= 8 {
             columnCombinations(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, output: output)
         } else {
@@ -69,6 +87,25 @@ enum SmallMatrixProduct {
         }
     }
 
+    /// Calls `body` with a contiguous copy of the transpose of the `rows`×`columns` matrix at
+    /// `source` (leading dimension `ld`), which is `columns`×`rows`.
+    @inline(__always)
+    static func withTransposedCopy<S: TensorScalar & SIMDScalar>(
+        _ source: UnsafePointer<S>, rows: Int, columns: Int, ld: Int,
+        _ body: (UnsafePointer<S>) -> Void
+    ) {
+        // At most `maximumMultiplyAdds` values, because each multiplies at least one value of A.
+        withUnsafeTemporaryAllocation(of: S.self, capacity: rows * columns) { buffer in
+            let packed = buffer.baseAddress!
+            for row in 0..<rows {
+                for column in 0..<columns {
+                    packed[column * rows + row] = source[row * ld + column]
+                }
+            }
+            body(packed)
+        }
+    }
+
     @inline(__always)
     static func load<S: SIMDScalar>(_ pointer: UnsafePointer<S>) -> SIMD8<S> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<S>.self)
@@ -87,6 +124,26 @@ enum SmallMatrixProduct {
         for i in 0..<m {
             let aRow = a + i * aRowStride
             var j = 0
+            // 32 columns per pass: four independent multiply-add chains share each value of A.
+            while j + 32 <= vectorColumns {
+                var sum0 = SIMD8<S>()
+                var sum1 = SIMD8<S>()
+                var sum2 = SIMD8<S>()
+                var sum3 = SIMD8<S>()
+                for p in 0..<k {
+                    let aValue = SIMD8(repeating: aRow[p * aColumnStride])
+                    let bRow = b + p * ldb + j
+                    sum0.addProduct(aValue, load(bRow))
+                    sum1.addProduct(aValue, load(bRow + 8))
+                    sum2.addProduct(aValue, load(bRow + 16))
+                    sum3.addProduct(aValue, load(bRow + 24))
+                }
+                output.store(sum0, row: i, column: j)
+                output.store(sum1, row: i, column: j + 8)
+                output.store(sum2, row: i, column: j + 16)
+                output.store(sum3, row: i, column: j + 24)
+                j += 32
+            }
             while j < vectorColumns {
                 var sum = SIMD8<S>()
                 for p in 0..<k {
@@ -112,7 +169,17 @@ enum SmallMatrixProduct {
         a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int, output: Output<S>
     ) {
         let vectorLength = k & ~7
-        for i in 0..<m {
+        var i = 0
+        if n < 4 {
+            // Too few columns for four at a time (as the output layer of a network with 2
+            // outputs): four rows of A share each load of B instead.
+            while i + 4 <= m {
+                dotProductsOfFourRows(
+                    i, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, output: output)
+                i += 4
+            }
+        }
+        while i < m {
             let aRow = a + i * lda
             var j = 0
             while j + 4 <= n {
@@ -167,6 +234,52 @@ enum SmallMatrixProduct {
                 output.store(total, row: i, column: j)
                 j += 1
             }
+            i += 1
+        }
+    }
+
+    /// The dot products of rows `i` to `i + 3` of A with every row of B, for `dotProducts`.
+    @inline(__always)
+    static func dotProductsOfFourRows<S: TensorScalar & SIMDScalar>(
+        _ i: Int, n: Int, k: Int,
+        a: UnsafePointer<S>, lda: Int, b: UnsafePointer<S>, ldb: Int, output: Output<S>
+    ) {
+        let vectorLength = k & ~7
+        let a0 = a + i * lda
+        let a1 = a0 + lda
+        let a2 = a1 + lda
+        let a3 = a2 + lda
+        for j in 0..<n {
+            let bRow = b + j * ldb
+            var sum0 = SIMD8<S>()
+            var sum1 = SIMD8<S>()
+            var sum2 = SIMD8<S>()
+            var sum3 = SIMD8<S>()
+            var p = 0
+            while p < vectorLength {
+                let bVector = load(bRow + p)
+                sum0.addProduct(load(a0 + p), bVector)
+                sum1.addProduct(load(a1 + p), bVector)
+                sum2.addProduct(load(a2 + p), bVector)
+                sum3.addProduct(load(a3 + p), bVector)
+                p += 8
+            }
+            var total0 = sum0.sum()
+            var total1 = sum1.sum()
+            var total2 = sum2.sum()
+            var total3 = sum3.sum()
+            while p < k {
+                let bValue = bRow[p]
+                total0 += a0[p] * bValue
+                total1 += a1[p] * bValue
+                total2 += a2[p] * bValue
+                total3 += a3[p] * bValue
+                p += 1
+            }
+            output.store(total0, row: i, column: j)
+            output.store(total1, row: i + 1, column: j)
+            output.store(total2, row: i + 2, column: j)
+            output.store(total3, row: i + 3, column: j)
         }
     }
 
@@ -181,7 +294,24 @@ enum SmallMatrixProduct {
         let vectorRows = m & ~7
         var i = 0
         while i < vectorRows {
-            for j in 0..<n {
+            var j = 0
+            // Two columns per pass, so that two multiply-add chains share each load of A.
+            while j + 2 <= n {
+                var sum0 = SIMD8<S>()
+                var sum1 = SIMD8<S>()
+                for p in 0..<k {
+                    let aVector = load(a + p * lda + i)
+                    let bRow = b + p * ldb + j
+                    sum0.addProduct(aVector, SIMD8(repeating: bRow[0]))
+                    sum1.addProduct(aVector, SIMD8(repeating: bRow[1]))
+                }
+                for lane in 0..<8 {
+                    output.store(sum0[lane], row: i + lane, column: j)
+                    output.store(sum1[lane], row: i + lane, column: j + 1)
+                }
+                j += 2
+            }
+            if j < n {
                 var sum = SIMD8<S>()
                 for p in 0..<k {
                     sum.addProduct(load(a + p * lda + i), SIMD8(repeating: b[p * ldb + j]))
