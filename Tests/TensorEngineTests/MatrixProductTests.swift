@@ -1,5 +1,6 @@
-import TensorEngine
 import Testing
+
+@testable import TensorEngine
 
 /// `alpha · op(A) · op(B) + beta · C` by the definition, in `Double`.
 private func referenceProduct(
@@ -173,6 +174,46 @@ struct MatrixProductTests {
                             Swift.abs(actualFloat - value) <= 1e-5 * (1 + Swift.abs(value)) * Double(k),
                             "Float \(batchA)\(batchB) \(m)x\(n)x\(k) item \(item) element \(index)")
                     }
+                }
+            }
+        }
+    }
+
+    @Test("oneDNN and OpenBLAS products match the definition")
+    func backendsMatchDefinition() {
+        // Sizes above the small-product limit: one that runs in one call, one that is split in
+        // two bands of rows (at least 2^22 multiply-adds), narrow ones that stay in
+        // `SmallMatrixProduct`, and one with an odd number of rows.
+        let sizes: [(m: Int, n: Int, k: Int)] = [
+            (64, 64, 64), (257, 130, 130), (600, 2, 64), (600, 64, 2), (33, 17, 40),
+        ]
+        var generator = RandomGenerator(seed: 11)
+        for (m, n, k) in sizes {
+            for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
+                let a = (0..<(m * k)).map { _ in generator.nextNormal() }
+                let b = (0..<(k * n)).map { _ in generator.nextNormal() }
+                let c = (0..<(m * n)).map { _ in generator.nextNormal() }
+                let expected = referenceProduct(
+                    a, b, c, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,
+                    alpha: 0.75, beta: 0.5)
+                for backend in [MatrixProductBackend.oneDNN, .openBLAS] {
+                    var result = c.map { Float($0) }
+                    MatrixProductBackend.$override.withValue(backend) {
+                        Float.gemm(
+                            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                            alpha: 0.75, a: a.map { Float($0) }, lda: transposeA ? m : k,
+                            b: b.map { Float($0) }, ldb: transposeB ? k : n,
+                            beta: 0.5, c: &result, ldc: n)
+                    }
+                    var largestError = 0.0
+                    for index in expected.indices {
+                        let error = Swift.abs(Double(result[index]) - expected[index])
+                            / ((1 + Swift.abs(expected[index])) * Double(k))
+                        largestError = Swift.max(largestError, error)
+                    }
+                    #expect(
+                        largestError <= 1e-5,
+                        "\(backend) \(m)x\(n)x\(k) transposeA \(transposeA) transposeB \(transposeB)")
                 }
             }
         }

@@ -2,7 +2,8 @@
 ///
 /// An 8×8 product through `cblas_sgemm` (OpenBLAS 0.3.21) took about 0.3 µs on the 2-core
 /// development machine, and these loops about 0.1 µs. Below `maximumMultiplyAdds` multiply-adds
-/// the loops are used. Each layout gets the loop order whose innermost loop reads contiguous
+/// the loops are used, and up to `maximumNarrowMultiplyAdds` for narrow products (see
+/// `isSuitable`). Each layout gets the loop order whose innermost loop reads contiguous
 /// values:
 ///
 /// - B not transposed, at least 8 columns: rows of `C` as sums of rows of `B`, eight columns at
@@ -21,6 +22,27 @@
 enum SmallMatrixProduct {
     /// Products with at most this many multiply-adds (m·n·k) skip BLAS: 16×16×16.
     static let maximumMultiplyAdds = 4096
+    /// Products with fewer than 8 columns or fewer than 8 values along k skip BLAS up to this
+    /// many multiply-adds, when their layout has a vector form.
+    static let maximumNarrowMultiplyAdds = 1 << 22
+
+    /// True when these loops should compute the product instead of BLAS. That is when it is
+    /// small, or narrow in a layout with a vector form: n or k below 8, as in the first and last
+    /// layers of a network with few inputs and outputs. BLAS packs its operands into panels for
+    /// wide products, which costs more than the product itself when a panel is 1 or 2 values
+    /// wide.
+    @inline(__always)
+    static func isSuitable(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int) -> Bool {
+        let multiplyAdds = m * n * k
+        if multiplyAdds <= maximumMultiplyAdds { return true }
+        guard multiplyAdds <= maximumNarrowMultiplyAdds && (n < 8 || k < 8) else { return false }
+        if transposeA {
+            // The row form with B not transposed (n ≥ 8) or copied (k < 8), or the column form.
+            return n >= 8 || (!transposeB && m >= 8)
+        }
+        // The row form, or the dot-product form with B as it is or copied.
+        return n >= 8 || k >= 8
+    }
 
     /// `C = alpha · op(A) · op(B) + beta · C` on row-major buffers, with BLAS's conventions:
     /// `op(A)` is m×k, `op(B)` is k×n, and `C` is not read when `beta` is 0.
@@ -94,7 +116,8 @@ enum SmallMatrixProduct {
         _ source: UnsafePointer<S>, rows: Int, columns: Int, ld: Int,
         _ body: (UnsafePointer<S>) -> Void
     ) {
-        // At most `maximumMultiplyAdds` values, because each multiplies at least one value of A.
+        // n·k values: on the stack when they fit, which the narrow products in `isSuitable` do
+        // unless k is in the thousands.
         withUnsafeTemporaryAllocation(of: S.self, capacity: rows * columns) { buffer in
             let packed = buffer.baseAddress!
             for row in 0..<rows {
@@ -238,7 +261,8 @@ enum SmallMatrixProduct {
         }
     }
 
-    /// The dot products of rows `i` to `i + 3` of A with every row of B, for `dotProducts`.
+    /// Computes the dot products of rows `i` to `i + 3` of A with every row of B, for
+    /// `dotProducts`.
     @inline(__always)
     static func dotProductsOfFourRows<S: TensorScalar & SIMDScalar>(
         _ i: Int, n: Int, k: Int,
