@@ -274,4 +274,29 @@ struct VectorMathTests {
             #expect(ulpError(floats[index], exact: Foundation.tanh(Double(Float(x)))) <= 2, "Tensor tanh at \(index)")
         }
     }
+
+    @Test("buffers split across two threads", arguments: [65_536, 100_003])
+    func splitBuffers(count: Int) {
+        // From 65 536 values on, the two halves run on two threads. Every value, including
+        // those around the split and in the last partial vector, must match the kernel applied
+        // to that value alone.
+        let floats = (0..<count).map { Float($0 % 1000) * 0.013 - 6.5 }
+        let doubles = floats.map { Double($0) }
+        for function in [ElementaryFunction.tanh, .exp, .sigmoid] {
+            var floatResult = [Float](repeating: .nan, count: count)
+            Float.apply(function, floats, &floatResult, count: count)
+            var doubleResult = [Double](repeating: .nan, count: count)
+            Double.apply(function, doubles, &doubleResult, count: count)
+            for index in [0, 1, count / 2 - 9, count / 2 - 1, count / 2, count / 2 + 7, count - 2, count - 1] {
+                var single: Float = 0
+                Float.apply(function, [floats[index]], &single, count: 1)
+                var singleDouble: Double = 0
+                Double.apply(function, [doubles[index]], &singleDouble, count: 1)
+                #expect(floatResult[index] == single, "Float \(function) at \(index) of \(count)")
+                #expect(doubleResult[index] == singleDouble, "Double \(function) at \(index) of \(count)")
+            }
+            #expect(!floatResult.contains { $0.isNaN }, "Float \(function) wrote every value of \(count)")
+            #expect(!doubleResult.contains { $0.isNaN }, "Double \(function) wrote every value of \(count)")
+        }
+    }
 }

@@ -2,9 +2,11 @@ import Foundation
 
 /// Aligned allocation for tensor values, so that vector kernels and BLAS read aligned data.
 ///
-/// Buffers from 16 KiB to 64 MiB are recycled through `TensorBufferCache`. Fresh memory of that
-/// size comes from `mmap` or from a heap top that glibc trims on free. A new tensor would then
+/// Buffers from 1 KiB to 64 MiB are recycled through `TensorBufferCache`. Fresh memory of 16 KiB
+/// and more comes from `mmap` or from a heap top that glibc trims on free. A new tensor would then
 /// pay a page fault for every 4 KiB page, which costs more than an elementwise operation on it.
+/// From 1 KiB to 16 KiB, above glibc's per-thread caches, `malloc` and `free` search and merge
+/// free chunks, which cost more than the cache's lock.
 enum TensorMemory {
     static let alignment = 64
 
@@ -60,19 +62,34 @@ enum TensorMemory {
 /// A size class rounds the byte count up to a multiple of an eighth of its power of two, so a
 /// buffer wastes at most 12.5 % and tensors of similar sizes share buffers. The cache keeps at
 /// most `maximumBuffersPerClass` buffers per class and `maximumCachedBytes` in all, and frees
-/// what is returned beyond that. It is shared by all threads behind a lock, which costs far less
-/// than the page faults it saves at these sizes.
+/// what is returned beyond that. It is shared by all threads behind a lock, which costs less
+/// than the page faults and heap searches it saves at these sizes.
 final class TensorBufferCache: @unchecked Sendable {
     static let shared = TensorBufferCache()
 
-    static let minimumByteCount = 16 << 10
+    static let minimumByteCount = 1 << 10
     static let maximumByteCount = 64 << 20
+    /// The powers of two whose size classes contain `minimumByteCount` and `maximumByteCount`.
+    static let minimumPower = 10
+    static let maximumPower = 26
+    /// Each power of two has four size classes, of 5/8, 6/8, 7/8 and 8/8 of it.
+    static let slotCount = (maximumPower - minimumPower + 1) * 4
     static let maximumBuffersPerClass = 8
     static let maximumCachedBytes = 256 << 20
 
     private let lock = NSLock()
-    /// Free buffers by size class in bytes; guarded by `lock`.
-    private var freeBuffers: [Int: [UnsafeMutableRawPointer]] = [:]
+    /// Free buffers, one array per size class at index `slot(ofSizeClass:)`; guarded by `lock`.
+    private var freeBuffers: [[UnsafeMutableRawPointer]]
+
+    private init() {
+        var slots: [[UnsafeMutableRawPointer]] = []
+        for _ in 0..<TensorBufferCache.slotCount {
+            var slot: [UnsafeMutableRawPointer] = []
+            slot.reserveCapacity(TensorBufferCache.maximumBuffersPerClass)
+            slots.append(slot)
+        }
+        freeBuffers = slots
+    }
     /// Bytes held in `freeBuffers`; guarded by `lock`.
     private var cachedBytes = 0
 
@@ -86,10 +103,20 @@ final class TensorBufferCache: @unchecked Sendable {
         return (byteCount + granularity - 1) / granularity * granularity
     }
 
+    /// Returns the index in `freeBuffers` of a size class from `sizeClass(forByteCount:)`.
+    @inline(__always)
+    static func slot(ofSizeClass sizeClass: Int) -> Int {
+        let power = Int.bitWidth - (sizeClass - 1).leadingZeroBitCount
+        // A size class is 5, 6, 7 or 8 eighths of 2^power.
+        let eighths = sizeClass >> (power - 3)
+        return (power - minimumPower) * 4 + eighths - 5
+    }
+
     /// Returns a buffer of `sizeClass` bytes, reused when one is free.
     func take(sizeClass: Int) -> UnsafeMutableRawPointer {
+        let slot = TensorBufferCache.slot(ofSizeClass: sizeClass)
         lock.lock()
-        if let buffer = freeBuffers[sizeClass]?.popLast() {
+        if let buffer = freeBuffers[slot].popLast() {
             cachedBytes -= sizeClass
             lock.unlock()
             return buffer
@@ -101,12 +128,12 @@ final class TensorBufferCache: @unchecked Sendable {
 
     /// Keeps `buffer` for reuse, or frees it when the cache is full.
     func giveBack(_ buffer: UnsafeMutableRawPointer, sizeClass: Int) {
+        let slot = TensorBufferCache.slot(ofSizeClass: sizeClass)
         lock.lock()
-        let count = freeBuffers[sizeClass]?.count ?? 0
-        if count < TensorBufferCache.maximumBuffersPerClass
+        if freeBuffers[slot].count < TensorBufferCache.maximumBuffersPerClass
             && cachedBytes + sizeClass <= TensorBufferCache.maximumCachedBytes
         {
-            freeBuffers[sizeClass, default: []].append(buffer)
+            freeBuffers[slot].append(buffer)
             cachedBytes += sizeClass
             lock.unlock()
             return

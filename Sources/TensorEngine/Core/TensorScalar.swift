@@ -85,8 +85,14 @@ extension Float: TensorScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        if m * n * k <= SmallMatrixProduct.maximumMultiplyAdds {
+        if SmallMatrixProduct.isSuitable(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k) {
             SmallMatrixProduct.gemm(
+                transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        if MatrixProductBackend.current == .oneDNN {
+            MatrixProductBackend.oneDNNProduct(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                 alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
@@ -122,7 +128,7 @@ extension Double: TensorScalar {
         b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        if m * n * k <= SmallMatrixProduct.maximumMultiplyAdds {
+        if SmallMatrixProduct.isSuitable(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k) {
             SmallMatrixProduct.gemm(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                 alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

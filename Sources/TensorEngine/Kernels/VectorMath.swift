@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Whole-buffer elementary functions, one entry point per scalar type.
 ///
 /// exp, log, tanh, sigmoid, softplus and sqrt run on SIMD vectors. `FloatVectorMath` and
@@ -36,10 +38,37 @@ enum VectorMath {
         }
     }
 
+    /// Buffers with at least this many values are split in two halves that run on two threads.
+    static let minimumSplitCount = 1 << 16
+
     /// Applies `kernel` to `count` values, one vector at a time; the last partial vector is
     /// padded with ones. `x` and `y` may be the same buffer.
+    ///
+    /// From `minimumSplitCount` values on, the two halves run on two threads. A tanh of
+    /// 262 144 `Float` values (a [4096, 64] layer) takes about 0.2 ms on one core of the 2-core
+    /// development machine, far more than the cost of `DispatchQueue.concurrentPerform`.
     @inline(__always)
     static func mapVectors<V: SIMD>(
+        _ x: UnsafePointer<V.Scalar>, _ y: UnsafeMutablePointer<V.Scalar>, count: Int,
+        _ kernel: @Sendable (V) -> V
+    ) where V.Scalar: BinaryFloatingPoint {
+        if count >= minimumSplitCount {
+            let buffers = SplitBuffers(x: x, y: y)
+            // The first half ends on a whole vector, so only the second has a partial one.
+            let split = (count / 2) & ~(V.scalarCount - 1)
+            DispatchQueue.concurrentPerform(iterations: 2) { half in
+                let start = half == 0 ? 0 : split
+                let end = half == 0 ? split : count
+                mapVectorsOnOneThread(
+                    buffers.x + start, buffers.y + start, count: end - start, kernel)
+            }
+            return
+        }
+        mapVectorsOnOneThread(x, y, count: count, kernel)
+    }
+
+    @inline(__always)
+    static func mapVectorsOnOneThread<V: SIMD>(
         _ x: UnsafePointer<V.Scalar>, _ y: UnsafeMutablePointer<V.Scalar>, count: Int,
         _ kernel: (V) -> V
     ) where V.Scalar: BinaryFloatingPoint {
@@ -57,4 +86,11 @@ enum VectorMath {
             for lane in 0..<(count - i) { y[i + lane] = result[lane] }
         }
     }
+}
+
+/// The input and output of a split `mapVectors` call, shared by its two threads, which write
+/// disjoint halves of the output.
+private struct SplitBuffers<Scalar>: @unchecked Sendable {
+    let x: UnsafePointer<Scalar>
+    let y: UnsafeMutablePointer<Scalar>
 }
