@@ -19,6 +19,7 @@ extension BenchmarkArea {
         .conv,
         .solver,
         .spiral,
+        .latent,
         .memory,
     ]
 }
