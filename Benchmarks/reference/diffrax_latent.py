@@ -9,13 +9,19 @@ gradient and one optax Adam step. Rows:
 - latent_train_adjoint: BacksolveAdjoint with the forward solver and controller;
 - latent_train_adjoint_seminorm: BacksolveAdjoint whose backward controller uses
   diffrax.adjoint_rms_seminorm.
+
+The environment variable LATENT_THREADS sets XLA's intra-op threads (default 2, as diffrax_bench.py).
 """
 
 import os
 
 # XLA reads these when jax initialises its CPU backend, so they are set before the first jax
-# import, with the values that diffrax_bench.py sets.
-os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"
+# import. diffrax_bench.py sets XLA_FLAGS when it is imported, so this file sets it again below.
+THREADS = int(os.environ.get("LATENT_THREADS", "2"))
+XLA_FLAGS = (
+    f"--xla_cpu_multi_thread_eigen={'true' if THREADS > 1 else 'false'} intra_op_parallelism_threads={THREADS}"
+)
+os.environ["XLA_FLAGS"] = XLA_FLAGS
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import time  # noqa: E402
@@ -28,6 +34,8 @@ import optax  # noqa: E402
 import bench_common  # noqa: E402
 import latent_workload  # noqa: E402
 from diffrax_bench import EvaluationCounter, base_record, compile_timed, nfe_from_steps  # noqa: E402
+
+os.environ["XLA_FLAGS"] = XLA_FLAGS
 
 
 def linear(layer, x):
@@ -182,6 +190,7 @@ def bench_latent_training(args):
                 step_counts.append(int(num_steps))
 
         record = base_record(name, description["spiral_count"], samples, f"Dopri5, PIDController, {method}, jit")
+        record["threads"] = THREADS
         record["compile_s"] = compile_s
         record["warmup"] = warmup
         # CPU time of every thread of the process, so it includes threads that spin while waiting.

@@ -46,10 +46,18 @@ def parse_args():
         help="python of the reference environment",
     )
     parser.add_argument("--quick", action="store_true", help="pass --quick to every program")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads of every library, through LATENT_THREADS (default 2)"
+    )
+    parser.add_argument(
+        "--torchdiffeq-filter", default="", help="pass --filter to torchdiffeq_latent.py only (its adjoint rows are slow)"
+    )
     parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.repeats is not None and args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     return args
@@ -62,20 +70,24 @@ def commands(args):
     return [
         (SWIFT, [args.bench, "latent", "--json"] + extra),
         ("diffrax", [args.python, os.path.join(HERE, "diffrax_latent.py")] + extra),
-        ("torchdiffeq", [args.python, os.path.join(HERE, "torchdiffeq_latent.py")] + extra),
+        (
+            "torchdiffeq",
+            [args.python, os.path.join(HERE, "torchdiffeq_latent.py"), "--filter", args.torchdiffeq_filter] + extra,
+        ),
     ]
 
 
 def run_rounds(args):
     os.makedirs(args.output_dir, exist_ok=True)
     sides = commands(args)
+    environment = dict(os.environ, LATENT_THREADS=str(args.threads))
     for index in range(args.rounds):
         shift = index % len(sides)
         for label, command in sides[shift:] + sides[:shift]:
             path = os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl")
             sys.stderr.write(f"== {' '.join(command)} > {path}\n")
             with open(path, "w") as output:
-                completed = subprocess.run(command, stdout=output)
+                completed = subprocess.run(command, stdout=output, env=environment)
             if completed.returncode != 0:
                 sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
 
@@ -132,9 +144,10 @@ def summarize(output_dir):
             backward = median_of(records, "nfe_backward")
             losses = sorted({f"{record['loss_iter0']:.3f}" for record in records})
             load = [record.get("loadavg_1m") for record in records]
+            threads = sorted({record.get("blas_threads", record.get("threads")) for record in records})
             cpu = median_of(records, "process_cpu_median_ms")
             print(
-                f"| {name} | {library} | {format_ms(medians[(name, library)])} | "
+                f"| {name} | {library} ({', '.join(map(str, threads))} threads) | {format_ms(medians[(name, library)])} | "
                 f"{format_ms(min(run_medians))}–{format_ms(max(run_medians))} | {format_ms(cpu)} | "
                 f"{forward:g} / {backward:g} | "
                 f"{', '.join(losses)} | {', '.join(f'{value:.1f}' for value in load)} |"

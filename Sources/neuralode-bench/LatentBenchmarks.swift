@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import NeuralNetworks
 import NeuralODE
@@ -203,6 +204,15 @@ private func runLatentBenchmarks(_ context: BenchmarkContext) {
             "cannot read the latent workload at \(path): \(error). Set NEURALODE_LATENT_WORKLOAD to the path of "
                 + "Benchmarks/reference/latent_workload.json")
     }
+    // LATENT_THREADS sets the OpenBLAS threads of this area, as it sets the reference scripts'
+    // threads; the `threads` field of the records still shows the default.
+    var threads = blasThreads
+    if let text = ProcessInfo.processInfo.environment["LATENT_THREADS"] {
+        guard let count = Int(text), count >= 1 else { fail("LATENT_THREADS must be a whole number of at least 1, got '\(text)'") }
+        threads = count
+    }
+    openblas_set_num_threads(Int32(threads))
+    defer { openblas_set_num_threads(Int32(blasThreads)) }
     let variants: [(name: String, gradient: GradientMethod, method: String)] = [
         ("latent_train_direct", .backpropagation, "solveODE dopri5, backpropagation through the solver"),
         ("latent_train_adjoint_seminorm", .adjoint, "solveODE dopri5, adjoint (seminorm)"),
@@ -245,6 +255,7 @@ private func runLatentBenchmarks(_ context: BenchmarkContext) {
         times.annotate(&record)
         record.add("method", .string(variant.method))
         record.add("warmup", .int(warmup))
+        record.add("blas_threads", .int(threads))
         // As in the reference scripts: every thread, including OpenBLAS threads that spin while waiting.
         record.add("process_cpu_median_ms", .double(TimingSamples(perCall: processCPU, loopCount: 1).median * 1e3))
         record.add("nfe_forward", .double(medianOf(forwardCounts)))
