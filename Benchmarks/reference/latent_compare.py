@@ -35,6 +35,7 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     parser.add_argument("--repeats", type=int, default=None, help="timed iterations per row, passed to every program")
     parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
+
     parser.add_argument(
         "--bench",
         default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
@@ -53,6 +54,7 @@ def parse_args():
         "--torchdiffeq-filter", default="", help="pass --filter to torchdiffeq_latent.py only (its adjoint rows are slow)"
     )
     parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")

@@ -100,9 +100,9 @@ struct LatentWorkload {
 /// library's `LatentODEModel` configured like torchdiffeq's `examples/latent_ode.py`.
 ///
 /// Two adjustments make the model compute the reference's numbers. `RecognitionNetwork` also
-/// reads the time since the previous observation; it receives 0 there, so that column of the
+/// reads the time since the previous observation. It receives 0 there, so that column of the
 /// input weight gets no gradient and stays 0. `RNNCell` has PyTorch's two biases where the
-/// reference has one; the hidden-to-hidden bias starts at 0 and is left out of the optimizer.
+/// reference has one, so the hidden-to-hidden bias starts at 0 and is left out of the optimizer.
 private final class LatentIteration {
     let model: LatentODEModel<Float>
     let optimizer: Adam<Float>
@@ -194,25 +194,35 @@ private final class LatentIteration {
     }
 }
 
-private func runLatentBenchmarks(_ context: BenchmarkContext) {
+/// Loads the workload at `LatentWorkload.defaultPath`, or stops with a message that names the fix.
+private func loadLatentWorkload() -> LatentWorkload {
     let path = LatentWorkload.defaultPath
-    let workload: LatentWorkload
     do {
-        workload = try LatentWorkload(contentsOf: path)
+        return try LatentWorkload(contentsOf: path)
     } catch {
         fail(
             "cannot read the latent workload at \(path): \(error). Set NEURALODE_LATENT_WORKLOAD to the path of "
                 + "Benchmarks/reference/latent_workload.json")
     }
-    // LATENT_THREADS sets the OpenBLAS threads of this area, as it sets the reference scripts'
-    // threads; the `threads` field of the records still shows the default.
-    var threads = blasThreads
-    if let text = ProcessInfo.processInfo.environment["LATENT_THREADS"] {
-        guard let count = Int(text), count >= 1 else { fail("LATENT_THREADS must be a whole number of at least 1, got '\(text)'") }
-        threads = count
+}
+
+/// Returns the OpenBLAS threads of the latent area: `LATENT_THREADS`, which also sets the
+/// reference scripts' threads, or `blasThreads`.
+private func latentThreadCount() -> Int {
+    guard let text = ProcessInfo.processInfo.environment["LATENT_THREADS"] else { return blasThreads }
+    guard let count = Int(text), count >= 1 else {
+        fail("LATENT_THREADS must be a whole number of at least 1, got '\(text)'")
     }
+    return count
+}
+
+private func runLatentBenchmarks(_ context: BenchmarkContext) {
+    let workload = loadLatentWorkload()
+    // The `threads` field of the records still shows `blasThreads`, so `blas_threads` is added.
+    let threads = latentThreadCount()
     openblas_set_num_threads(Int32(threads))
     defer { openblas_set_num_threads(Int32(blasThreads)) }
+
     let variants: [(name: String, gradient: GradientMethod, method: String)] = [
         ("latent_train_direct", .backpropagation, "solveODE dopri5, backpropagation through the solver"),
         ("latent_train_adjoint_seminorm", .adjoint, "solveODE dopri5, adjoint (seminorm)"),
