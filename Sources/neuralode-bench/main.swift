@@ -20,6 +20,7 @@ extension BenchmarkArea {
         .solver,
         .spiral,
         .cnf,
+        .latent,
         .memory,
         .mnist,
     ]

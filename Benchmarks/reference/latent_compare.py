@@ -1,0 +1,179 @@
+"""Run the latent-ODE training benchmark of neuralode-bench, diffrax and torchdiffeq alternately and print a table.
+
+The workload is one training iteration on the 1000 spirals of latent_workload.json (rows
+latent_train_direct, latent_train_adjoint, latent_train_adjoint_seminorm and, for
+neuralode-swift only, latent_train_checkpointed). Each round runs the three programs back to
+back, in an order that rotates from round to round. A figure in the table is the median, over
+rounds, of each run's median; a ratio divides two such figures. The JSON lines of every run stay
+in --output-dir.
+
+Usage:
+    python3 Benchmarks/reference/latent_compare.py --rounds 3 --output-dir /tmp/latent-comparison
+    python3 Benchmarks/reference/latent_compare.py --summarize-only --output-dir /tmp/latent-comparison
+
+Uses only the standard library. Build the Swift benchmark first
+(swift build -c release --product neuralode-bench).
+"""
+
+import argparse
+import glob
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPOSITORY = os.path.dirname(os.path.dirname(HERE))
+SWIFT = "neuralode-swift"
+LIBRARIES = [SWIFT, "diffrax", "torchdiffeq"]
+ROWS = ["latent_train_direct", "latent_train_adjoint", "latent_train_adjoint_seminorm", "latent_train_checkpointed"]
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed iterations per row, passed to every program")
+    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
+
+    parser.add_argument(
+        "--bench",
+        default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
+        help="path of the release neuralode-bench executable",
+    )
+    parser.add_argument(
+        "--python",
+        default=os.path.join(REPOSITORY, ".venv-bench", "bin", "python"),
+        help="python of the reference environment",
+    )
+    parser.add_argument("--quick", action="store_true", help="pass --quick to every program")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="threads of every library, through LATENT_THREADS (default 2)"
+    )
+    parser.add_argument(
+        "--torchdiffeq-filter", default="", help="pass --filter to torchdiffeq_latent.py only (its adjoint rows are slow)"
+    )
+    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+
+    args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
+    if args.repeats is not None and args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    return args
+
+
+def commands(args):
+    extra = ["--quick"] if args.quick else []
+    if args.repeats is not None:
+        extra += ["--repeats", str(args.repeats)]
+    return [
+        (SWIFT, [args.bench, "latent", "--json"] + extra),
+        ("diffrax", [args.python, os.path.join(HERE, "diffrax_latent.py")] + extra),
+        (
+            "torchdiffeq",
+            [args.python, os.path.join(HERE, "torchdiffeq_latent.py"), "--filter", args.torchdiffeq_filter] + extra,
+        ),
+    ]
+
+
+def run_rounds(args):
+    os.makedirs(args.output_dir, exist_ok=True)
+    sides = commands(args)
+    environment = dict(os.environ, LATENT_THREADS=str(args.threads))
+    for index in range(args.rounds):
+        shift = index % len(sides)
+        for label, command in sides[shift:] + sides[:shift]:
+            path = os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl")
+            sys.stderr.write(f"== {' '.join(command)} > {path}\n")
+            with open(path, "w") as output:
+                completed = subprocess.run(command, stdout=output, env=environment)
+            if completed.returncode != 0:
+                sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
+
+
+def load_records(output_dir):
+    """Return {(name, library): [record of each run]}."""
+    table = {}
+    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
+    if not paths:
+        sys.exit(f"error: no round*-*.jsonl files in {output_dir}; run without --summarize-only first")
+    for path in paths:
+        with open(path) as handle:
+            for line in handle:
+                line = line.strip()
+                if line.startswith("{"):
+                    record = json.loads(line)
+                    table.setdefault((record["name"], record["library"]), []).append(record)
+    return table
+
+
+def median_of(records, field):
+    values = [record[field] for record in records if record.get(field) is not None]
+    return statistics.median(values) if values else None
+
+
+def format_ms(value):
+    if value is None:
+        return "—"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+
+
+def summarize(output_dir):
+    table = load_records(output_dir)
+    loads = [record["loadavg_1m"] for records in table.values() for record in records if "loadavg_1m" in record]
+    rounds = max(len(records) for records in table.values())
+    print(
+        f"Rounds: {rounds}; 1-minute load average at the records: {min(loads):.2f} to {max(loads):.2f} "
+        f"(median {statistics.median(loads):.2f}).\n"
+    )
+    print(
+        "| row | library | ms per iteration | min–max over rounds | process CPU ms | NFE forward / backward "
+        "| loss at iteration 0 | load |"
+    )
+    print("| --- | --- | ---: | --- | ---: | --- | --- | --- |")
+    medians = {}
+    for name in ROWS:
+        for library in LIBRARIES:
+            records = table.get((name, library))
+            if not records:
+                continue
+            run_medians = [record["median_ms"] for record in records]
+            medians[(name, library)] = statistics.median(run_medians)
+            forward = median_of(records, "nfe_forward")
+            backward = median_of(records, "nfe_backward")
+            losses = sorted({f"{record['loss_iter0']:.3f}" for record in records})
+            load = [record.get("loadavg_1m") for record in records]
+            threads = sorted({record.get("blas_threads", record.get("threads")) for record in records})
+            cpu = median_of(records, "process_cpu_median_ms")
+            print(
+                f"| {name} | {library} ({', '.join(map(str, threads))} threads) | {format_ms(medians[(name, library)])} | "
+                f"{format_ms(min(run_medians))}–{format_ms(max(run_medians))} | {format_ms(cpu)} | "
+                f"{forward:g} / {backward:g} | "
+                f"{', '.join(losses)} | {', '.join(f'{value:.1f}' for value in load)} |"
+            )
+    print("\nRatios (neuralode-swift / reference, medians over rounds):\n")
+    pairs = [
+        ("latent_train_direct", "latent_train_direct", "diffrax"),
+        ("latent_train_direct", "latent_train_direct", "torchdiffeq"),
+        ("latent_train_adjoint_seminorm", "latent_train_adjoint_seminorm", "diffrax"),
+        ("latent_train_adjoint_seminorm", "latent_train_adjoint_seminorm", "torchdiffeq"),
+        ("latent_train_adjoint_seminorm", "latent_train_adjoint", "torchdiffeq"),
+    ]
+    for ours, theirs, library in pairs:
+        if (ours, SWIFT) in medians and (theirs, library) in medians:
+            ratio = medians[(ours, SWIFT)] / medians[(theirs, library)]
+            print(f"- {ours} / {library} {theirs}: {ratio:.2f}")
+
+
+def main():
+    args = parse_args()
+    if not args.summarize_only:
+        run_rounds(args)
+    summarize(args.output_dir)
+
+
+if __name__ == "__main__":
+    main()
