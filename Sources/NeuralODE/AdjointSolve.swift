@@ -80,7 +80,7 @@ struct AdjointSolve<Scalar: TensorScalar> {
         var parameterGradients = Tensor<Scalar>(zeros: [parameterCount])
 
         let backwardMethod = adjointOptions.method ?? method
-        let backwardOptions = augmentedOptions(layout: layout)
+        var backwardOptions = augmentedOptions(layout: layout)
         let augmented = AugmentedDynamics(dynamics: dynamics, parameters: parameters, layout: layout)
 
         for i in stride(from: last, to: 0, by: -1) {
@@ -95,6 +95,9 @@ struct AdjointSolve<Scalar: TensorScalar> {
             record.statistics.functionEvaluations += solution.statistics.functionEvaluations
             record.statistics.acceptedSteps += solution.statistics.acceptedSteps
             record.statistics.rejectedSteps += solution.statistics.rejectedSteps
+            // The next interval starts where this one ended, so it continues with the step size
+            // the controller proposed instead of selecting a first step again (two evaluations).
+            backwardOptions.initialStepSize = solution.nextStepSize
 
             let end = solution.states[1]
             adjoint = copiedValues(end, from: stateCount, count: stateCount)

@@ -18,6 +18,13 @@ public struct ODESolution<State> {
     /// adjoint method stores these as its checkpoints.
     public var acceptedStates: [(time: Double, state: State)] = []
 
+    /// Magnitude of the step that the step-size controller proposed after the last accepted
+    /// step, or `nil` for fixed-grid methods, Adams (a new solve restarts it at order 1) and
+    /// solves that took no step. A solve that
+    /// continues from the last time can pass it as ``ODESolverOptions/initialStepSize`` to skip
+    /// the initial step selection, which costs two evaluations in the explicit methods.
+    public var nextStepSize: Double?
+
     @usableFromInline
     init(times: [Double], states: [State], statistics: ODEStatistics, event: ODEEventOccurrence<State>?) {
         self.times = times

@@ -32,6 +32,34 @@ struct StepControlTests {
         #expect(solution.statistics.functionEvaluations == 1 + 6 * solution.statistics.attemptedSteps)
     }
 
+    @Test("next step size continues a solve", arguments: adaptiveRungeKuttaMethods)
+    func nextStepSize(method: ODEMethod) throws {
+        let options = tolerances(relative: 1e-7, absolute: 1e-9)
+        let first = try odeint(Self.oscillator, [1, 0], at: [0, 2], method: method, options: options)
+        let next = try #require(first.nextStepSize, "\(method.name)")
+        #expect(next > 0)
+        #expect(next.isFinite)
+
+        let collector = ReportCollector()
+        var continued = options
+        continued.initialStepSize = next
+        continued.stepObserver = { collector.add($0) }
+        let second = try odeint(Self.oscillator, first.states[1], at: [2, 4], method: method, options: continued)
+        // The reported step is (t + h) - t, which rounds in the last bits.
+        let firstStep = try #require(collector.reports.first?.stepSize)
+        #expect(abs(firstStep - next) <= 1e-12 * next, "\(method.name): \(firstStep) vs \(next)")
+        #expect(maximumAbsoluteDifference(second.states[1], [cos(4.0), -sin(4.0)]) < 1e-4, "\(method.name)")
+    }
+
+    @Test("fixed grids and Adams propose no next step")
+    func noNextStepSize() throws {
+        let options = ODESolverOptions(fixedGrid: .stepSize(0.1))
+        let fixed = try odeint(Self.oscillator, [1, 0], at: [0, 1], method: .rk4, options: options)
+        #expect(fixed.nextStepSize == nil)
+        let adams = try odeint(Self.oscillator, [1, 0], at: [0, 1], method: .adams)
+        #expect(adams.nextStepSize == nil)
+    }
+
     @Test("the first step of a short interval is clamped to the interval")
     func firstStepClamped() throws {
         let collector = ReportCollector()

@@ -110,6 +110,9 @@ struct AdamsStepper<State: ODEState>: ODEStepper {
 
     @inlinable var attempts: Int { acceptedSteps + rejectedSteps }
 
+    /// `nil`: a new solve restarts at order 1, where a step sized for the last order is too long.
+    @inlinable var nextStepSize: Double? { nil }
+
     @inlinable
     mutating func step(toward limit: Double, limitIsJump: Bool) throws(ODESolveError) {
         if differenceCount == 0 {

@@ -50,6 +50,8 @@ struct AdaptiveRungeKuttaStepper<State: ODEState>: ODEStepper {
 
     @inlinable var attempts: Int { acceptedSteps + rejectedSteps }
 
+    @inlinable var nextStepSize: Double? { proposedStepSize }
+
     @inlinable
     mutating func step(toward limit: Double, limitIsJump: Bool) throws(ODESolveError) {
         let tableau = core.tableau

@@ -24,6 +24,7 @@ struct FixedGridStepper<State: ODEState>: ODEStepper {
     }
 
     @inlinable var order: Int { core.tableau.order }
+    @inlinable var nextStepSize: Double? { nil }
 
     @inlinable
     var statistics: ODEStatistics {

@@ -19,6 +19,9 @@ protocol ODEStepper {
     var order: Int { get }
     /// Evaluations and steps so far.
     var statistics: ODEStatistics { get }
+    /// Magnitude of the step the controller proposes after the last accepted one, or `nil` where
+    /// a new solve should not start with it (fixed grids, and Adams, which restarts at order 1).
+    var nextStepSize: Double? { get }
 
     /// Takes one accepted step that ends at or before `limit`, exactly on it when it gets there.
     ///

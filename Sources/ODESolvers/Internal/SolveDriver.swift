@@ -52,6 +52,7 @@ func runSolve<Stepper: ODEStepper>(
                         times: outputTimes, states: outputStates, statistics: stepper.statistics,
                         event: occurrence)
                     solution.acceptedStates = acceptedStates
+                    solution.nextStepSize = stepper.nextStepSize
                     return solution
                 }
                 eventValue = value
@@ -65,6 +66,7 @@ func runSolve<Stepper: ODEStepper>(
     var solution = ODESolution(
         times: outputTimes, states: outputStates, statistics: stepper.statistics, event: nil)
     solution.acceptedStates = acceptedStates
+    solution.nextStepSize = stepper.nextStepSize
     return solution
 }
 
