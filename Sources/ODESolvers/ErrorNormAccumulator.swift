@@ -40,7 +40,7 @@ public struct ErrorNormAccumulator {
         if let tiny = relative.first(where: { $0 > 0 && $0 < Self.minimumRelativeTolerance }) {
             throw .invalidOption(
                 name: "relativeTolerance", value: "\(tiny)",
-                expected: "0 or at least \(Self.minimumRelativeTolerance) (10 times the unit roundoff of Double), "
+                expected: "0 or at least \(Self.minimumRelativeTolerance) (10 times Double's machine epsilon), "
                     + "because a smaller relative error cannot be resolved in Double arithmetic")
         }
         for component in 0..<Swift.max(relative.count, absolute.count) {
@@ -55,8 +55,8 @@ public struct ErrorNormAccumulator {
         self.excludedRanges = try Self.mergedExcludedRanges(errorNorm, scalarCount: scalarCount)
     }
 
-    /// The smallest positive relative tolerance accepted: 10 times Double's unit roundoff
-    /// (2.2e-15). A step's relative error cannot be measured below the rounding of its sum.
+    /// The smallest positive relative tolerance accepted, 2.2e-15: 10 times Double's machine
+    /// epsilon. Rounding alone makes relative errors of a few epsilons in every step.
     public static let minimumRelativeTolerance = 10 * Double.ulpOfOne
 
     private static func validated(_ tolerance: ODETolerance, name: String, scalarCount: Int)
