@@ -26,12 +26,13 @@ enum DemoCommand: Command {
     ]
 
     static func run(_ options: ParsedOptions) throws {
+        try options.rejectPositional(usage: "neuralode demo [options]")
         var configuration = SpiralDemoConfiguration()
         configuration.iterations = try options.integer("iterations", default: 2000, in: 1...10_000_000)
         configuration.batchSize = try options.integer("batch-size", default: 20, in: 1...100_000)
         configuration.batchTime = try options.integer("batch-time", default: 10, in: 2...999)
         configuration.learningRate = try options.double("learning-rate", default: 1e-3)
-        configuration.relativeTolerance = try options.double("rtol", default: 1e-7)
+        configuration.relativeTolerance = try options.floatRelativeTolerance("rtol", default: 1e-7)
         configuration.absoluteTolerance = try options.double("atol", default: 1e-9)
         configuration.evaluateEvery = try options.integer("evaluate-every", default: 20, in: 1...10_000_000)
         configuration.seed = UInt64(try options.integer("seed", default: 0))
@@ -42,6 +43,7 @@ enum DemoCommand: Command {
         }
         let output = URL(fileURLWithPath: options.string("output", default: "runs/demo"))
         let quiet = options.isSet("quiet")
+        try prepareOutputFolder(output, option: "output")
 
         print(
             "config  demo gradient=\(options.string("gradient", default: "adjoint")) method=dopri5 "
