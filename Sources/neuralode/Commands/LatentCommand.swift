@@ -65,8 +65,9 @@ enum LatentCommand: Command {
         }
     }
 
-    /// Options of the spiral data, which a `--data` CSV file replaces.
-    static let spiralOptions = ["observations", "spirals", "test-spirals", "noise", "data-seed"]
+    /// Options of the spiral data, which a `--data` CSV file replaces. `--noise` is not among
+    /// them, because it also sets the observation standard deviation of the likelihood.
+    static let spiralOptions = ["observations", "spirals", "test-spirals", "data-seed"]
     static let table2Options = ["observation-counts", "models"]
 
     /// Rejects options that the action would ignore, so that no ignored value is echoed as if
