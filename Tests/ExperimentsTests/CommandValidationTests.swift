@@ -55,6 +55,9 @@ struct CommandValidationTests {
          "(--batch-size 60000, --test-batch-size 1000, --channels 64), above --memory-limit 8.0 GiB"),
         (["mnist", "--data", "/unused", "--channels", "4096", "--memory-limit", "1"], "above --memory-limit 1.0 GiB"),
         (["latent", "train", "--batch-size", "10000000"], "(--batch-size 10000000, --spirals 1000"),
+        (["mnist", "--data", "/unused", "--tol", "1e-9"], "invalid value '1e-9' for '--tol': this model computes in Float"),
+        (["mnist", "figure3", "--checkpoint", "/unused", "--data", "/unused", "--tolerances", "1e-3,1e-12"],
+         "invalid value '1e-3,1e-12' for '--tolerances': expected comma-separated numbers in [1e-8, 1)"),
         // A negative number is still read as a value, and then rejected by its range.
         (["mnist", "--data", "/unused", "--epochs", "-1"], "invalid value '-1' for '--epochs'"),
     ]

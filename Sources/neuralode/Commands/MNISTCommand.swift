@@ -102,7 +102,7 @@ enum MNISTCommand: Command {
                 description: "invalid value '\(configuration.momentum)' for '--momentum': expected a number in [0, 1)")
         }
 
-        configuration.solver.tolerance = try options.double("tol", default: 1e-3)
+        configuration.solver.tolerance = try options.floatRelativeTolerance("tol", default: 1e-3)
         guard configuration.solver.tolerance < 1 else {
             throw CommandLineError(
                 description: "invalid value '\(configuration.solver.tolerance)' for '--tol': expected a number in (0, 1), such as 1e-3")
@@ -241,9 +241,11 @@ enum MNISTCommand: Command {
     static func tolerances(_ options: ParsedOptions) throws -> [Double] {
         guard let text = options.string("tolerances") else { return MNISTFigure3.defaultTolerances }
         let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }) else {
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 1e-8 && $0! < 1 }) else {
             throw CommandLineError(
-                description: "invalid value '\(text)' for '--tolerances': expected comma-separated numbers in (0, 1), such as 1e-1,1e-2,1e-3")
+                description: "invalid value '\(text)' for '--tolerances': expected comma-separated numbers in [1e-8, 1), "
+                    + "such as 1e-1,1e-2,1e-3; the model computes in Float (machine epsilon 1.19e-7), "
+                    + "which cannot meet a smaller tolerance")
         }
         return values.map { $0! }
     }
