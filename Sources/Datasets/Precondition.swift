@@ -9,3 +9,14 @@ func precondition(
 ) {
     if !condition() { fatalError(message(), file: file, line: line) }
 }
+
+/// Stops the program with `message`.
+///
+/// Shadows the standard library's `preconditionFailure` inside this module, for the same
+/// reason as `precondition` above: that one drops its message in optimised builds.
+@inline(__always)
+func preconditionFailure(
+    _ message: @autoclosure () -> String = String(), file: StaticString = #file, line: UInt = #line
+) -> Never {
+    fatalError(message(), file: file, line: line)
+}

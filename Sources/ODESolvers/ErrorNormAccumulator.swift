@@ -37,6 +37,12 @@ public struct ErrorNormAccumulator {
     ) throws(ODESolveError) {
         let relative = try Self.validated(relativeTolerance, name: "relativeTolerance", scalarCount: scalarCount)
         let absolute = try Self.validated(absoluteTolerance, name: "absoluteTolerance", scalarCount: scalarCount)
+        if let tiny = relative.first(where: { $0 > 0 && $0 < Self.minimumRelativeTolerance }) {
+            throw .invalidOption(
+                name: "relativeTolerance", value: "\(tiny)",
+                expected: "0 or at least \(Self.minimumRelativeTolerance) (10 times Double's machine epsilon), "
+                    + "because a smaller relative error cannot be resolved in Double arithmetic")
+        }
         for component in 0..<Swift.max(relative.count, absolute.count) {
             let relativeValue = relative[relative.count == 1 ? 0 : component]
             let absoluteValue = absolute[absolute.count == 1 ? 0 : component]
@@ -48,6 +54,10 @@ public struct ErrorNormAccumulator {
         self.absoluteTolerances = absolute
         self.excludedRanges = try Self.mergedExcludedRanges(errorNorm, scalarCount: scalarCount)
     }
+
+    /// The smallest positive relative tolerance accepted, 2.2e-15: 10 times Double's machine
+    /// epsilon. Rounding alone makes relative errors of a few epsilons in every step.
+    public static let minimumRelativeTolerance = 10 * Double.ulpOfOne
 
     private static func validated(_ tolerance: ODETolerance, name: String, scalarCount: Int)
         throws(ODESolveError) -> [Double]

@@ -17,6 +17,7 @@ enum AtomicFile {
             throw .writeFailed(path: path, reason: "the path names a folder, not a file")
         }
         let temporaryPath = "\(folder)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        removeStaleTemporaryFiles(in: folder, name: name)
 
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else {
@@ -56,6 +57,28 @@ enum AtomicFile {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         let folder = path[..<slash]
         return (folder.isEmpty ? "/" : String(folder), String(path[path.index(after: slash)...]))
+    }
+
+    /// Deletes the files `.<name>.tmp-<pid>-<number>` in `folder` whose writer process no
+    /// longer exists, such as those of a run killed while saving. A file whose process id is
+    /// alive (or reused) is kept. NOTE: a writer in another PID namespace (another container
+    /// sharing the folder) looks dead from here, and its file can be deleted.
+    static func removeStaleTemporaryFiles(in folder: String, name: String) {
+        guard let directory = opendir(folder) else { return }
+        defer { closedir(directory) }
+        let prefix = ".\(name).tmp-"
+        while let entry = readdir(directory) {
+            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard entryName.hasPrefix(prefix) else { continue }
+            let parts = entryName.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
+            guard parts.count == 2, let pid = pid_t(parts[0]), pid > 0, pid != getpid(), UInt32(parts[1]) != nil
+            else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                unlink(folder + "/" + entryName)
+            }
+        }
     }
 
     private static func systemMessage() -> String {

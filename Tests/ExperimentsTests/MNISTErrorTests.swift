@@ -29,6 +29,9 @@ struct MNISTErrorTests {
     @Test("invalid settings name the value", arguments: [
         ("epochs", "epochs is 0"), ("tolerance", "solver tolerance is 2.0"), ("decay", "decay epochs [100, 60]"),
         ("channels", "channels is 48"), ("momentum", "momentum is 1.5"),
+        ("growingDecay", "decay factor is 5.0 (--decay-factor); it must be in (0, 1]"),
+        ("scaledRate", "the learning rate for batch 256 is 1e+308 × 256 / 128 = inf"),
+        ("underflow", "the learning rate after the 3 decays at epochs [60, 100, 140] underflows to 0"),
     ])
     func invalidSettings(setting: String, expected: String) throws {
         var configuration = MNISTConfiguration()
@@ -38,10 +41,24 @@ struct MNISTErrorTests {
         case "tolerance": configuration.solver.tolerance = 2
         case "decay": configuration.decayEpochs = [100, 60]
         case "channels": configuration.channels = 48
+        case "growingDecay": configuration.decayFactor = 5
+        case "scaledRate":
+            configuration.baseLearningRate = 1e308
+            configuration.batchSize = 256
+        case "underflow": configuration.decayFactor = 1e-200
         default: configuration.momentum = 1.5
         }
         let message = try errorDescription { try configuration.validate() }
         #expect(message.contains(expected), "message: \(message)")
+    }
+
+    @Test("empty test set is rejected")
+    func emptyTestSet() throws {
+        let data = try SyntheticMNIST(testCount: 0)
+        defer { data.remove() }
+        let configuration = smallMNISTConfiguration(.resnet, data: data, folder: "run")
+        let message = try errorDescription { _ = try MNISTExperiment(configuration: configuration) }
+        #expect(message.contains("in '\(data.path)' (--data) contain no images"), "message: \(message)")
     }
 
     @Test("fewer training images than one batch")

@@ -293,4 +293,22 @@ struct CheckpointTests {
             _ = Checkpoint.contents(of: Linear<Float>(weight: Tensor(zeros: [1, 1]), bias: nil), metadata: ["optimizer/x": "1"])
         }
     }
+
+    @Test("save removes temporary files of dead writers")
+    func staleTemporaryFiles() throws {
+        let folder = try makeTemporaryFolder()
+        // Process ids above the kernel's pid_max (at most 2^22) never exist; pid 1 always does.
+        let stale = ".model.safetensors.2147483000.1f.tmp"
+        let live = ".model.safetensors.1.2a.tmp"
+        let otherTarget = ".other.safetensors.2147483000.3b.tmp"
+        for name in [stale, live, otherTarget] {
+            #expect(FileManager.default.createFile(atPath: folder + "/" + name, contents: Data([1, 2, 3])))
+        }
+        try Checkpoint.save(makeModel(Float.self, seed: 1), to: folder + "/model.safetensors")
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: folder))
+        #expect(!names.contains(stale))
+        #expect(names.contains(live))
+        #expect(names.contains(otherTarget))
+        #expect(names.contains("model.safetensors"))
+    }
 }

@@ -272,4 +272,42 @@ struct ErrorPathTests {
         #expect(state.description.contains("t = 3.0"))
         #expect(state.description.contains("step 7"))
     }
+
+    @Test("relative tolerances below 10 ulp are rejected", arguments: [1e-300, 1e-16, 2e-15])
+    func tinyRelativeTolerance(value: Double) throws {
+        let (error, evaluations) = solveDecay(
+            times: [0, 1], options: ODESolverOptions(relativeTolerance: .scalar(value), absoluteTolerance: 1e-9))
+        guard case .invalidOption(let name, let text, _) = try #require(error) else {
+            Issue.record("expected invalidOption, got \(String(describing: error))")
+            return
+        }
+        #expect(name == "relativeTolerance")
+        #expect(text == "\(value)")
+        #expect(evaluations == 0)
+    }
+
+    @Test("relative tolerance of 10 ulp is accepted")
+    func smallestRelativeTolerance() {
+        let (error, _) = solveDecay(
+            times: [0, 0.1], options: ODESolverOptions(relativeTolerance: .scalar(10 * Double.ulpOfOne), absoluteTolerance: 1e-14))
+        if let error { Issue.record("expected a solution, got \(error)") }
+    }
+
+    @Test("tiny absolute tolerance gives no NaN step")
+    func tinyAbsoluteTolerance() throws {
+        // Weights of 1e-300 overflow the weighted norms of the state and the derivative, whose
+        // ratio set the first step to inf / inf = NaN before the fallback.
+        var options = ODESolverOptions(relativeTolerance: 0, absoluteTolerance: 1e-300)
+        options.maximumSteps = 200
+        let (error, _) = solveDecay(times: [0, 1], options: options)
+        let thrown = try #require(error)
+        switch thrown {
+        case .stepSizeUnderflow(_, let stepSize, _), .stepLimitReached(_, _, let stepSize, _):
+            #expect(stepSize.isFinite)
+            #expect(stepSize > 0)
+        default:
+            Issue.record("expected stepSizeUnderflow or stepLimitReached, got \(thrown)")
+        }
+        #expect(!thrown.description.lowercased().contains("nan"), "\(thrown)")
+    }
 }

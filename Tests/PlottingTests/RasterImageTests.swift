@@ -16,6 +16,20 @@ struct RasterImageTests {
         #expect(try folder.fileNames() == ["gray.png"])
     }
 
+    @Test("PNG write removes dead writers' temporaries")
+    func staleTemporaries() throws {
+        let folder = try TemporaryFolder()
+        // Process ids above the kernel's pid_max (at most 2^22) never exist; pid 1 always does.
+        let stale = ".gray.png.tmp-2147483000-7"
+        let live = ".gray.png.tmp-1-8"
+        let otherTarget = ".other.png.tmp-2147483000-9"
+        for name in [stale, live, otherTarget] {
+            try Data([1]).write(to: URL(fileURLWithPath: folder.path + "/" + name))
+        }
+        try RasterImage(width: 1, height: 1, format: .gray, pixels: [0]).writePNG(to: folder.path + "/gray.png")
+        #expect(try folder.fileNames() == [live, otherTarget, "gray.png"].sorted())
+    }
+
     @Test("RGB PNG reads back exactly")
     func rgbRoundTrip() throws {
         let folder = try TemporaryFolder()

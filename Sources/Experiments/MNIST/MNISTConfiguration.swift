@@ -54,7 +54,18 @@ public struct MNISTConfiguration: Sendable, Equatable {
             baseLearningRate > 0 && baseLearningRate.isFinite,
             "learning rate is \(baseLearningRate); it must be a finite number above 0")
         try check(
-            decayFactor > 0 && decayFactor.isFinite, "decay factor is \(decayFactor); it must be a finite number above 0")
+            decayFactor > 0 && decayFactor <= 1,
+            "decay factor is \(decayFactor) (--decay-factor); it must be in (0, 1], because each decay multiplies "
+                + "the learning rate by it, such as 0.1")
+        try check(
+            initialLearningRate > 0 && initialLearningRate.isFinite,
+            "the learning rate for batch \(batchSize) is \(baseLearningRate) × \(batchSize) / 128 = \(initialLearningRate) "
+                + "(--learning-rate × --batch-size / 128); it must be a finite number above 0, so lower --learning-rate")
+        let finalLearningRate = decayEpochs.reduce(initialLearningRate) { rate, _ in rate * decayFactor }
+        try check(
+            finalLearningRate > 0,
+            "the learning rate after the \(decayEpochs.count) decays at epochs \(decayEpochs) underflows to 0 "
+                + "(\(initialLearningRate) × \(decayFactor)^\(decayEpochs.count)); raise --decay-factor or list fewer --decay-epochs")
         try check(
             momentum >= 0 && momentum < 1, "momentum is \(momentum); it must be in [0, 1)")
         try check(

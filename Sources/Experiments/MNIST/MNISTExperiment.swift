@@ -90,6 +90,9 @@ public final class MNISTExperiment {
         if let limit = configuration.testLimit, limit < test.count {
             test = test.subset(Array(0..<limit))
         }
+        guard test.count > 0 else {
+            throw MNISTExperimentError.emptyTestSet(path: configuration.dataPath)
+        }
         guard train.count >= configuration.batchSize else {
             throw MNISTExperimentError.tooFewTrainingImages(count: train.count, batchSize: configuration.batchSize)
         }

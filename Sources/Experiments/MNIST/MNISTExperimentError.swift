@@ -10,6 +10,8 @@ public enum MNISTExperimentError: Error, CustomStringConvertible {
     case dataset(path: String, underlying: DatasetError)
     /// With `--limit-train N`, fewer images than one batch remain.
     case tooFewTrainingImages(count: Int, batchSize: Int)
+    /// The test files contain no images, so no test error can be measured.
+    case emptyTestSet(path: String)
     /// The folder already contains a checkpoint and `--resume` was not given.
     case checkpointExists(path: String, epoch: Int)
     /// `--resume` was given but the folder contains no checkpoint.
@@ -38,6 +40,9 @@ public enum MNISTExperimentError: Error, CustomStringConvertible {
         case let .tooFewTrainingImages(count, batchSize):
             return "only \(count) training images for batches of \(batchSize); "
                 + "raise --limit-train to at least \(batchSize) or lower --batch-size (full batches only, as in the reference)"
+        case .emptyTestSet(let path):
+            return "the test files t10k-images-idx3-ubyte(.gz) and t10k-labels-idx1-ubyte(.gz) in '\(path)' (--data) "
+                + "contain no images, so no test error can be measured; use the 10,000-image MNIST test set"
         case let .checkpointExists(path, epoch):
             return "'\(path)' already contains a checkpoint after epoch \(epoch); "
                 + "pass --resume to continue it, or choose another --checkpoint-dir"

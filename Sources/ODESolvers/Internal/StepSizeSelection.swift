@@ -73,6 +73,11 @@ func selectInitialStepSize<State: ODEState>(
     let derivativeNorm = norm.norm
 
     var firstGuess = stateNorm < 1e-5 || derivativeNorm < 1e-5 ? 1e-6 : 0.01 * stateNorm / derivativeNorm
+    if !(firstGuess.isFinite && firstGuess > 0) {
+        // Tiny tolerances overflow both weighted norms, and inf / inf is NaN. Their ratio is
+        // then unknown, so start from the same small step as for a vanishing norm.
+        firstGuess = 1e-6
+    }
     firstGuess = min(firstGuess, interval)
 
     // One explicit Euler step, evaluated inside [time, limit].
@@ -98,5 +103,7 @@ func selectInitialStepSize<State: ODEState>(
         largest <= 1e-15
         ? max(1e-6, firstGuess * 1e-3)
         : pow(0.01 / largest, 1 / Double(errorEstimatorOrder + 1))
-    return min(100 * firstGuess, secondGuess, interval, maximumStepSize)
+    let proposal = min(100 * firstGuess, secondGuess, interval, maximumStepSize)
+    // An overflowed derivative norm makes `secondGuess` zero; fall back on the first guess.
+    return proposal > 0 ? proposal : min(firstGuess, interval, maximumStepSize)
 }

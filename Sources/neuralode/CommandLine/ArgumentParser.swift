@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 
 /// An error in the command line, shown to the user with the command's usage.
@@ -65,6 +66,14 @@ struct ParsedOptions {
             if let inlineValue {
                 values[name] = inlineValue
             } else if index < arguments.count {
+                // A value never starts with "--", so `--output --quiet` is a missing value rather
+                // than a folder named "--quiet". Negative numbers such as -1 still parse. A value
+                // that must start with "--" can be passed as `--name=value`.
+                guard !arguments[index].hasPrefix("--") else {
+                    throw CommandLineError(
+                        description: "missing value for '--\(name)' (expected \(option.valueName!)) before '\(arguments[index])'; "
+                            + "write '--\(name)=\(arguments[index])' if that is the value")
+                }
                 values[name] = arguments[index]
                 index += 1
             } else {
@@ -105,11 +114,62 @@ struct ParsedOptions {
     func integers(_ name: String, default defaultValue: [Int]) throws -> [Int] {
         guard let text = values[name] else { return defaultValue }
         if text.isEmpty { return [] }
-        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard parts.allSatisfy({ $0 != nil && $0! >= 0 }) else {
             throw CommandLineError(description: "invalid value '\(text)' for '--\(name)': expected comma-separated non-negative integers such as 60,100,140")
         }
         return parts.map { $0! }
+    }
+
+    /// Returns a comma-separated list of names, each one of `choices` and none repeated.
+    func names(_ name: String, default defaultValue: [String], among choices: [String]) throws -> [String] {
+        guard let text = values[name] else { return defaultValue }
+        let items = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        for item in items where !choices.contains(item) {
+            let shown = item.isEmpty ? "an empty item" : "'\(item)'"
+            throw CommandLineError(
+                description: "invalid value '\(text)' for '--\(name)': \(shown) is not one of \(choices.joined(separator: ", ")); "
+                    + "separate the names by single commas")
+        }
+        var seen: Set<String> = []
+        for item in items where !seen.insert(item).inserted {
+            throw CommandLineError(
+                description: "invalid value '\(text)' for '--\(name)': '\(item)' is listed twice; list each name once")
+        }
+        return items
+    }
+
+    /// Returns a relative tolerance for a solve in Float, which must be at least 1e-8 and below 1.
+    ///
+    /// Float's machine epsilon is 1.19e-7, so a smaller relative error cannot be met: the solver
+    /// would shrink its steps until it hits a step limit, which looks like a hang.
+    func floatRelativeTolerance(_ name: String, default defaultValue: Double) throws -> Double {
+        let value = try double(name, default: defaultValue)
+        guard value >= 1e-8, value < 1 else {
+            throw CommandLineError(
+                description: "invalid value '\(values[name] ?? "\(value)")' for '--\(name)': this model computes in Float, "
+                    + "whose machine epsilon is 1.19e-7, so a relative tolerance below 1e-8 cannot be met; "
+                    + "use a value in [1e-8, 1), such as 1e-6")
+        }
+        return value
+    }
+
+    /// Throws unless every option in `names` is absent, naming the first one present and the
+    /// `context` in which it does not apply.
+    func reject(_ names: [String], because context: String) throws {
+        for name in names where values[name] != nil || flags.contains(name) {
+            throw CommandLineError(description: "option '--\(name)' does not apply \(context)")
+        }
+    }
+
+    /// Throws if any positional argument was given, for commands that take none.
+    func rejectPositional(usage: String) throws {
+        guard positional.isEmpty else {
+            throw CommandLineError(
+                description: "unexpected argument '\(positional.joined(separator: " "))'; usage: \(usage)")
+        }
     }
 
     /// Returns the option `name`, which must be one of `choices`.
@@ -149,4 +209,42 @@ extension Command {
 /// Writes a line to standard error.
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// A folder that cannot hold the command's output, found before any training.
+struct OutputFolderError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// Creates `folder` and checks that files can be written in it, so that a bad `--option`
+/// stops the command before training rather than after it.
+func prepareOutputFolder(_ folder: URL, option: String) throws {
+    do {
+        try AtomicFile.prepareFolder(folder)
+    } catch {
+        throw OutputFolderError(description: "\(error); choose another --\(option)")
+    }
+}
+
+/// The default of `--memory-limit` in GiB: 8, a budget that a laptop or a shared server can
+/// usually give one run, not a measure of any particular machine.
+let defaultMemoryLimitGiB = 8.0
+
+/// The `--memory-limit` option, shared by the commands that estimate their memory.
+let memoryLimitOption = OptionSpecification.value(
+    "memory-limit", "GIB", help: "reject settings whose estimated memory exceeds this many GiB",
+    default: "\(defaultMemoryLimitGiB)")
+
+extension ParsedOptions {
+    /// Rejects settings whose estimated memory, `bytes`, exceeds `--memory-limit`, before any
+    /// allocation. `settings` names the options that drive the estimate, with their values.
+    func checkMemoryEstimate(bytes: Double, settings: String) throws {
+        let limit = try double("memory-limit", default: defaultMemoryLimitGiB)
+        let gib = bytes / 1_073_741_824
+        guard gib <= limit else {
+            throw CommandLineError(
+                description: "the settings need an estimated \(format(gib, 1)) GiB (\(settings)), above --memory-limit "
+                    + "\(format(limit, 1)) GiB; lower these options, or raise --memory-limit if the machine has the memory")
+        }
+    }
 }

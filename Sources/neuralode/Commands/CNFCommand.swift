@@ -40,6 +40,7 @@ enum CNFCommand: Command {
         .flag("resume", help: "continue from the checkpoints in the output folder, if any"),
         .value("seed", "N", help: "random seed", default: "0"),
         .value("output", "DIR", help: "folder for checkpoints, pictures and the loss CSV (match: runs/cnf-match, fit: runs/cnf-fit)"),
+        memoryLimitOption,
         .flag("quiet", help: "print only the final results"),
     ]
 
@@ -76,7 +77,7 @@ enum CNFCommand: Command {
         model.width = try options.integer("width", default: defaultWidth, in: 1...100_000)
         model.hiddenSize = try options.integer("hidden", default: 32, in: 1...100_000)
         model.learningRate = try options.double("learning-rate", default: 1e-3)
-        model.relativeTolerance = try options.double("rtol", default: 1e-5)
+        model.relativeTolerance = try options.floatRelativeTolerance("rtol", default: 1e-5)
         model.absoluteTolerance = try options.double("atol", default: 1e-5)
         model.endTime = try options.double("end-time", default: 10)
         model.baseStandardDeviation = try options.double("base-std", default: 1)
@@ -98,6 +99,25 @@ enum CNFCommand: Command {
             checkpointEvery: try options.integer("checkpoint-every", default: 1000, in: 0...100_000_000),
             resume: options.isSet("resume"), quiet: options.isSet("quiet"),
             output: URL(fileURLWithPath: options.string("output", default: defaultOutput)))
+    }
+
+    /// Rejects settings whose estimated memory exceeds `--memory-limit`, before any allocation.
+    ///
+    /// The estimate counts 4-byte Float scalars: the parameters four times (values, gradients
+    /// and Adam's two moments), and 16 scalars per point and planar unit for the activations of
+    /// one evaluation of the dynamics and its vector-Jacobian product. It is an estimate of the
+    /// order of magnitude, not a measurement; backpropagation through the solver stores every
+    /// step and needs more.
+    static func checkMemory(_ options: ParsedOptions, model: CNFModelSettings, points: Int, planarLayers: Int) throws {
+        let width = Double(model.width)
+        let hidden = Double(model.hiddenSize)
+        // The hypernetwork: time -> hidden -> hidden -> (3 · width · dimension + width) with dimension 2.
+        let parameters = hidden * 2 + hidden * (hidden + 1) + (hidden + 1) * 7 * width
+        let planarParameters = Double(planarLayers) * 5
+        let scalars = 4 * (parameters + planarParameters) + 16 * Double(points) * max(width, Double(planarLayers))
+        var settings = "--width \(model.width), --hidden \(model.hiddenSize), \(points) points per batch from --batch-size"
+        settings += planarLayers > 0 ? ", --planar-layers \(planarLayers)" : " or --test-size"
+        try options.checkMemoryEstimate(bytes: scalars * 4, settings: settings)
     }
 
     static func describe(_ model: CNFModelSettings, _ options: ParsedOptions) -> String {
@@ -151,10 +171,16 @@ enum CNFCommand: Command {
         configuration.batchSize = try options.integer("batch-size", default: 512, in: 1...10_000_000)
         configuration.evaluateEvery = try options.integer("evaluate-every", default: 100, in: 1...100_000_000)
         configuration.seed = UInt64(try options.integer("seed", default: 0))
-        let targetNames = options.string("targets", default: "u1,u2,u3").split(separator: ",")
+        let targetNames = options.string("targets", default: "u1,u2,u3")
+            .split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         var targets: [TargetDensity] = []
         for name in targetNames {
+            guard !name.isEmpty else {
+                throw CommandLineError(
+                    description: "invalid value '\(options.string("targets") ?? "")' for '--targets': it contains an empty item; "
+                        + "separate the names by single commas, such as u1,u2,u3")
+            }
             do {
                 targets.append(try TargetDensity(named: name))
             } catch {
@@ -164,7 +190,16 @@ enum CNFCommand: Command {
         guard !targets.isEmpty else {
             throw CommandLineError(description: "invalid value for '--targets': expected at least one of u1, u2, u3, u4")
         }
+        if let repeated = targets.first(where: { target in targets.filter { $0 == target }.count > 1 }) {
+            throw CommandLineError(
+                description: "invalid value '\(options.string("targets") ?? "")' for '--targets': '\(repeated.rawValue)' is listed twice; "
+                    + "list each target once")
+        }
+        try checkMemory(
+            options, model: configuration.model, points: configuration.batchSize,
+            planarLayers: configuration.planarLayers)
         let settings = try runSettings(options, defaultOutput: "runs/cnf-match")
+        try prepareOutputFolder(settings.output, option: "output")
 
         emit(
             "config  cnf match targets=\(targets.map(\.rawValue).joined(separator: ",")) iterations=\(configuration.iterations) "
@@ -237,7 +272,10 @@ enum CNFCommand: Command {
         } catch {
             throw CommandLineError(description: "invalid value for '--dataset': \(error)")
         }
+        try checkMemory(
+            options, model: configuration.model, points: max(configuration.batchSize, configuration.testSize), planarLayers: 0)
         let settings = try runSettings(options, defaultOutput: "runs/cnf-fit")
+        try prepareOutputFolder(settings.output, option: "output")
 
         emit(
             "config  cnf fit dataset=\(configuration.dataset.rawValue) iterations=\(configuration.iterations) "
@@ -245,7 +283,6 @@ enum CNFCommand: Command {
                 + "\(describe(configuration.model, options)) seed=\(configuration.seed)")
         let training = MaximumLikelihoodTraining(configuration: configuration)
         let path = settings.output.appendingPathComponent("fit-\(configuration.dataset.rawValue).safetensors").path
-        try FileManager.default.createDirectory(at: settings.output, withIntermediateDirectories: true)
         let start = try resumePoint(settings, path: path, load: training.load)
         var csv = csvHeader
         let clock = Date()

@@ -26,12 +26,13 @@ enum DemoCommand: Command {
     ]
 
     static func run(_ options: ParsedOptions) throws {
+        try options.rejectPositional(usage: "neuralode demo [options]")
         var configuration = SpiralDemoConfiguration()
         configuration.iterations = try options.integer("iterations", default: 2000, in: 1...10_000_000)
         configuration.batchSize = try options.integer("batch-size", default: 20, in: 1...100_000)
         configuration.batchTime = try options.integer("batch-time", default: 10, in: 2...999)
         configuration.learningRate = try options.double("learning-rate", default: 1e-3)
-        configuration.relativeTolerance = try options.double("rtol", default: 1e-7)
+        configuration.relativeTolerance = try options.floatRelativeTolerance("rtol", default: 1e-7)
         configuration.absoluteTolerance = try options.double("atol", default: 1e-9)
         configuration.evaluateEvery = try options.integer("evaluate-every", default: 20, in: 1...10_000_000)
         configuration.seed = UInt64(try options.integer("seed", default: 0))
@@ -42,6 +43,7 @@ enum DemoCommand: Command {
         }
         let output = URL(fileURLWithPath: options.string("output", default: "runs/demo"))
         let quiet = options.isSet("quiet")
+        try prepareOutputFolder(output, option: "output")
 
         print(
             "config  demo gradient=\(options.string("gradient", default: "adjoint")) method=dopri5 "
@@ -51,23 +53,50 @@ enum DemoCommand: Command {
         let demo = try SpiralDemo(configuration: configuration)
         var csv = "iteration,loss,batch_loss,nfe_forward,nfe_backward,ms_per_iteration\n"
         let start = Date()
-        try demo.train { progress in
+        var completedIterations = 0
+        let lossURL = output.appendingPathComponent("loss.csv")
+        do {
+            try demo.train { progress in
+                completedIterations = progress.iteration
             csv += "\(progress.iteration),\(progress.loss),\(progress.batchLoss),\(progress.forwardEvaluations),"
                 + "\(progress.backwardEvaluations),\(progress.secondsPerIteration * 1000)\n"
-            if !quiet {
-                print(
-                    "iter \(progress.iteration)/\(configuration.iterations) | loss \(format(progress.loss, 4)) "
-                        + "| batch \(format(progress.batchLoss, 4)) | NFE f \(progress.forwardEvaluations) "
-                        + "b \(progress.backwardEvaluations) | \(format(progress.secondsPerIteration * 1000, 2)) ms/iter")
+                if !quiet {
+                    print(
+                        "iter \(progress.iteration)/\(configuration.iterations) | loss \(format(progress.loss, 4)) "
+                            + "| batch \(format(progress.batchLoss, 4)) | NFE f \(progress.forwardEvaluations) "
+                            + "b \(progress.backwardEvaluations) | \(format(progress.secondsPerIteration * 1000, 2)) ms/iter")
+                }
             }
+        } catch {
+            // Keep the rows of the evaluations that finished, then name the options that help.
+            try? AtomicFile.write(csv, to: lossURL)
+            throw DemoTrainingError(iteration: completedIterations, underlying: error)
         }
         let seconds = Date().timeIntervalSince(start)
-        try AtomicFile.write(csv, to: output.appendingPathComponent("loss.csv"))
+        try AtomicFile.write(csv, to: lossURL)
         let pictures = try SpiralDemoPictures.write(demo, to: output)
         let finalLoss = try demo.evaluate()
         print("done    loss \(format(finalLoss, 4)) after \(configuration.iterations) iterations in \(format(seconds, 1)) s")
         for picture in pictures { print("wrote   \(picture.path)") }
         print("wrote   \(output.appendingPathComponent("loss.csv").path)")
+    }
+}
+
+/// A failed ODE solve during demo training, worded for the command's options.
+struct DemoTrainingError: Error, CustomStringConvertible {
+    /// The iteration of the last evaluation that finished, 0 if none did.
+    let iteration: Int
+    let underlying: ODESolveError
+
+    var description: String {
+        let when = iteration == 0 ? "before the first evaluation" : "after the evaluation at iteration \(iteration)"
+        switch underlying {
+        case .stepLimitReached, .stepSizeUnderflow, .nonFiniteState, .nonFiniteDerivative:
+            return "training failed \(when): the learned dynamics probably diverged; lower --learning-rate, "
+                + "or loosen --rtol and --atol. The solver reported: \(underlying)"
+        default:
+            return "training failed \(when): \(underlying)"
+        }
     }
 }
 

@@ -41,6 +41,7 @@ enum LatentCommand: Command {
         .value("observation-counts", "LIST", help: "table2: observation counts", default: "30,50,100"),
         .value("models", "LIST", help: "table2: models, comma-separated", default: "latentode,rnn,rnn-gap"),
         .value("output", "DIR", help: "folder for checkpoints, CSV files and pictures", default: "runs/latent"),
+        memoryLimitOption,
         .flag("resume", help: "continue from the checkpoint in the output folder"),
         .flag("quiet", help: "print only the results"),
     ]
@@ -51,12 +52,42 @@ enum LatentCommand: Command {
             throw CommandLineError(
                 description: "expected one action, one of \(actions.joined(separator: ", ")); got \(options.positional.isEmpty ? "none" : options.positional.joined(separator: " "))\n\n\(usageExamples)")
         }
+        try rejectInapplicableOptions(options, action: action)
         let settings = try LatentCommandSettings(options)
+        if action != "eval" {
+            try prepareOutputFolder(settings.output, option: "output")
+        }
         switch action {
         case "train": try LatentCommandActions.train(settings)
         case "eval": try LatentCommandActions.evaluate(settings)
         case "table2": try LatentCommandActions.table2(settings)
         default: try LatentCommandActions.poisson(settings)
+        }
+    }
+
+    /// Options of the spiral data, which a `--data` CSV file replaces. `--noise` is not among
+    /// them, because it also sets the observation standard deviation of the likelihood.
+    static let spiralOptions = ["observations", "spirals", "test-spirals", "data-seed"]
+    static let table2Options = ["observation-counts", "models"]
+
+    /// Rejects options that the action would ignore, so that no ignored value is echoed as if
+    /// it applied.
+    static func rejectInapplicableOptions(_ options: ParsedOptions, action: String) throws {
+        switch action {
+        case "poisson":
+            try options.reject(
+                ["model", "batch-size", "cell", "data", "evaluate-every", "checkpoint-every", "resume", "memory-limit"] + spiralOptions
+                    + table2Options,
+                because: "to 'latent poisson', which fits its own toy event times")
+        case "table2":
+            try options.reject(
+                ["model", "observations", "data"],
+                because: "to 'latent table2', which trains every --models entry at every --observation-counts entry on spirals")
+        default:
+            try options.reject(table2Options, because: "to 'latent \(action)'; it belongs to 'latent table2'")
+            if options.string("data") != nil {
+                try options.reject(spiralOptions, because: "with --data, which replaces the spirals by the CSV series")
+            }
         }
     }
 }
@@ -89,7 +120,7 @@ struct LatentCommandSettings {
         c.observationStandardDeviation = max(c.spirals.noiseStandardDeviation, 0.01)
         gradientName = try options.choice("gradient", default: "adjoint", among: ["adjoint", "backprop"])
         c.gradient = gradientName == "backprop" ? .backpropagation : .adjoint
-        c.relativeTolerance = try options.double("rtol", default: 1e-3)
+        c.relativeTolerance = try options.floatRelativeTolerance("rtol", default: 1e-3)
         c.absoluteTolerance = try options.double("atol", default: 1e-4)
         let cellName = try options.choice("cell", default: "tanh", among: RecurrentCellKind.allCases.map(\.rawValue))
         c.architecture.encoderCell = RecurrentCellKind(rawValue: cellName)!
@@ -106,14 +137,15 @@ struct LatentCommandSettings {
             throw CommandLineError(
                 description: "invalid value '\(count)' in '--observation-counts': expected counts in 1...\(c.spirals.observedCount)")
         }
-        let modelNames = options.string("models", default: "latentode,rnn,rnn-gap").split(separator: ",")
-        models = try modelNames.map { name in
-            guard let model = LatentModelKind(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw CommandLineError(
-                    description: "invalid model '\(name)' in '--models': expected latentode, rnn or rnn-gap")
-            }
-            return model
+        guard !observationCounts.isEmpty, Set(observationCounts).count == observationCounts.count else {
+            throw CommandLineError(
+                description: "invalid value '\(options.string("observation-counts") ?? "")' for '--observation-counts': "
+                    + "expected distinct counts, such as 30,50,100")
         }
+        let modelNames = try options.names(
+            "models", default: LatentModelKind.allCases.map(\.rawValue), among: LatentModelKind.allCases.map(\.rawValue))
+        models = modelNames.map { LatentModelKind(rawValue: $0)! }
+        try Self.checkMemory(options, c)
         if let path = options.string("data") {
             // A bad file is not a usage error: its message names the line to fix.
             data = .series(try TimeSeriesCSV.load(from: path), source: path)
@@ -122,6 +154,25 @@ struct LatentCommandSettings {
         output = URL(fileURLWithPath: options.string("output", default: "runs/latent"))
         resume = options.isSet("resume")
         quiet = options.isSet("quiet")
+    }
+}
+
+extension LatentCommandSettings {
+    /// Rejects spiral settings whose estimated memory exceeds `--memory-limit`.
+    ///
+    /// The estimate counts 4-byte Float scalars: 256 per series and time point of a batch (the
+    /// recurrent encoder's gates and states, the decoder's units and their gradients) over the
+    /// spirals' time grid, plus 8 per point of every stored spiral. It is an order of magnitude,
+    /// not a measurement. NOTE: with `--data` the length of the CSV's time grid is not known
+    /// here, so the estimate uses the spirals' grid.
+    static func checkMemory(_ options: ParsedOptions, _ configuration: LatentExperimentConfiguration) throws {
+        let points = Double(configuration.spirals.pointsPerSpiral)
+        let spiralCount = Double(configuration.spirals.spiralCount + configuration.testSpiralCount)
+        let scalars = Double(configuration.batchSize) * points * 256 + spiralCount * points * 8
+        try options.checkMemoryEstimate(
+            bytes: scalars * 4,
+            settings: "--batch-size \(configuration.batchSize), --spirals \(configuration.spirals.spiralCount), "
+                + "--test-spirals \(configuration.testSpiralCount), \(Int(points)) time points per spiral")
     }
 }
 

@@ -23,8 +23,10 @@ enum MNISTCommand: Command {
         .value(
             "learning-rate", "RATE", help: "SGD learning rate for batch 128; scaled by batch-size/128",
             default: "0.1"),
-        .value("decay-epochs", "LIST", help: "epochs at which the learning rate is multiplied by --decay-factor", default: "60,100,140"),
-        .value("decay-factor", "F", help: "learning-rate factor at each decay epoch", default: "0.1"),
+        .value(
+            "decay-epochs", "LIST", help: "epochs at which the learning rate is multiplied by --decay-factor; empty for none",
+            default: "60,100,140"),
+        .value("decay-factor", "F", help: "learning-rate factor at each decay epoch, in (0, 1]", default: "0.1"),
         .value("momentum", "M", help: "SGD momentum", default: "0.9"),
         .value("tol", "TOL", help: "dopri5 relative and absolute tolerance", default: "1e-3"),
         .value("solver", "NAME", help: "dopri5 (adaptive) or rk4 (fixed steps) for the ODE block", default: "dopri5"),
@@ -37,6 +39,7 @@ enum MNISTCommand: Command {
         .value("limit-test", "N", help: "evaluate on the first N test images only"),
         .value("checkpoint-dir", "DIR", help: "folder of the checkpoint, logs and results", default: "runs/mnist-MODEL"),
         .flag("resume", help: "continue the run whose checkpoint is in --checkpoint-dir"),
+        memoryLimitOption,
         .value("log-every", "N", help: "batches between progress lines when stderr is not a terminal", default: "50"),
         .flag("quiet", help: "print no progress, only the epoch lines and results"),
         .value("checkpoint", "DIR", help: "figure3: the folder of a trained ODE-Net's checkpoint"),
@@ -50,7 +53,7 @@ enum MNISTCommand: Command {
     static let trainingOnlyOptions = [
         "model", "epochs", "batch-size", "test-batch-size", "learning-rate", "decay-epochs", "decay-factor",
         "momentum", "tol", "solver", "rk4-steps", "channels", "seed", "limit-train", "limit-test",
-        "checkpoint-dir", "log-every",
+        "checkpoint-dir", "log-every", "memory-limit",
     ]
     static let trainingOnlyFlags = ["no-seminorm", "no-augmentation", "resume", "quiet"]
 
@@ -99,7 +102,7 @@ enum MNISTCommand: Command {
                 description: "invalid value '\(configuration.momentum)' for '--momentum': expected a number in [0, 1)")
         }
 
-        configuration.solver.tolerance = try options.double("tol", default: 1e-3)
+        configuration.solver.tolerance = try options.floatRelativeTolerance("tol", default: 1e-3)
         guard configuration.solver.tolerance < 1 else {
             throw CommandLineError(
                 description: "invalid value '\(configuration.solver.tolerance)' for '--tol': expected a number in (0, 1), such as 1e-3")
@@ -128,7 +131,30 @@ enum MNISTCommand: Command {
         configuration.checkpointDirectory = options.string(
             "checkpoint-dir", default: "runs/mnist-\(configuration.model.rawValue)")
         configuration.resume = options.isSet("resume")
+        try checkMemory(options, configuration)
+        do {
+            try configuration.validate()
+        } catch {
+            throw CommandLineError(description: error.description)
+        }
         return configuration
+    }
+
+    /// Rejects settings whose estimated memory exceeds `--memory-limit`.
+    ///
+    /// The estimate counts 4-byte Float scalars. A training batch stores 8000 per image and
+    /// channel (activations and gradients of feature maps of 26², 13² and 6² pixels), and an
+    /// evaluation batch 1500. The weights, about 80 · channels², count four times (values,
+    /// gradients, momentum and a spare). It is an order of magnitude, not a measurement.
+    static func checkMemory(_ options: ParsedOptions, _ configuration: MNISTConfiguration) throws {
+        let channels = Double(configuration.channels)
+        let scalars =
+            Double(configuration.batchSize) * channels * 8000 + Double(configuration.testBatchSize) * channels * 1500
+            + 4 * 80 * channels * channels
+        try options.checkMemoryEstimate(
+            bytes: scalars * 4,
+            settings: "--batch-size \(configuration.batchSize), --test-batch-size \(configuration.testBatchSize), "
+                + "--channels \(configuration.channels)")
     }
 
     static func requiredData(_ options: ParsedOptions) throws -> String {
@@ -146,6 +172,7 @@ enum MNISTCommand: Command {
         let quiet = options.isSet("quiet")
 
         printFlushed("config  \(configuration.summary)")
+        try prepareOutputFolder(URL(fileURLWithPath: configuration.checkpointDirectory), option: "checkpoint-dir")
         let experiment = try MNISTExperiment(configuration: configuration)
         printFlushed(
             "data    \(experiment.trainingSet.count) training images (\(experiment.batchesPerEpoch) batches per epoch), "
@@ -192,11 +219,13 @@ enum MNISTCommand: Command {
                     + "point --checkpoint at an ODE-Net (or RK-Net) run")
         }
         let batchLog = try MNISTFigure3.readBatchLog(checkpointDirectory: checkpoint)
+        try prepareOutputFolder(URL(fileURLWithPath: output), option: "output")
+        let batch = try MNISTFigure3.testBatch(dataPath: dataPath, count: batchSize)
+        // The test set may hold fewer images than --sweep-batch-size; echo the count used.
         printFlushed(
             "config  figure3 checkpoint=\(checkpoint) model=\(model.kind.rawValue) trained-epochs=\(epochs) data=\(dataPath) "
                 + "output=\(output) tolerances=\(tolerances.map { "\($0)" }.joined(separator: ",")) "
-                + "batch=\(batchSize) repeats=\(repeats)")
-        let batch = try MNISTFigure3.testBatch(dataPath: dataPath, count: batchSize)
+                + "batch=\(batch.labels.count) repeats=\(repeats)")
         let sweep = try MNISTFigure3.toleranceSweep(
             model: model, images: batch.images, labels: batch.labels, tolerances: tolerances, repeats: repeats)
         for point in sweep {
@@ -212,9 +241,11 @@ enum MNISTCommand: Command {
     static func tolerances(_ options: ParsedOptions) throws -> [Double] {
         guard let text = options.string("tolerances") else { return MNISTFigure3.defaultTolerances }
         let values = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }) else {
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 1e-8 && $0! < 1 }) else {
             throw CommandLineError(
-                description: "invalid value '\(text)' for '--tolerances': expected comma-separated numbers in (0, 1), such as 1e-1,1e-2,1e-3")
+                description: "invalid value '\(text)' for '--tolerances': expected comma-separated numbers in [1e-8, 1), "
+                    + "such as 1e-1,1e-2,1e-3; the model computes in Float (machine epsilon 1.19e-7), "
+                    + "which cannot meet a smaller tolerance")
         }
         return values.map { $0! }
     }
