@@ -97,4 +97,29 @@ struct CommandValidationTests {
             "standard error: \(standardError)")
         #expect(!output.contains("iter"), "training started: \(output)")
     }
+
+    @Test("cnf fit resume keeps losses and rejects fewer iterations")
+    func cnfResume() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cnf-resume-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let small = [
+            "cnf", "fit", "--width", "4", "--hidden", "4", "--batch-size", "16", "--test-size", "16",
+            "--end-time", "0.5", "--rtol", "1e-3", "--atol", "1e-3", "--evaluate-every", "1",
+            "--checkpoint-every", "1", "--quiet", "--output", folder.path,
+        ]
+        let first = try runNeuralODE(small + ["--iterations", "2"])
+        #expect(first.status == 0, "standard error: \(first.standardError)")
+
+        let shorter = try runNeuralODE(small + ["--iterations", "1", "--resume"])
+        #expect(shorter.status == 64)
+        #expect(
+            shorter.standardError.contains("has completed 2 iterations, more than --iterations 1"),
+            "standard error: \(shorter.standardError)")
+
+        let longer = try runNeuralODE(small + ["--iterations", "3", "--resume"])
+        #expect(longer.status == 0, "standard error: \(longer.standardError)")
+        let text = try String(contentsOf: folder.appendingPathComponent("losses.csv"), encoding: .utf8)
+        let iterations = text.split(separator: "\n").dropFirst().map { $0.split(separator: ",")[2] }
+        #expect(iterations == ["1", "2", "3"])
+    }
 }

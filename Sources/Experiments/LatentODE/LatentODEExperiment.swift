@@ -379,7 +379,7 @@ public final class LatentODEExperiment {
 
 /// Root mean square of `a − b` over all entries.
 func rootMeanSquare(_ a: Tensor<Float>, _ b: Tensor<Float>) -> Double {
-    latentPrecondition(a.shape == b.shape, "rootMeanSquare: shapes \(a.shape) and \(b.shape) differ")
+    precondition(a.shape == b.shape, "rootMeanSquare: shapes \(a.shape) and \(b.shape) differ")
     var total = 0.0
     a.withUnsafeBufferPointer { x in
         b.withUnsafeBufferPointer { y in
@@ -394,7 +394,7 @@ func rootMeanSquare(_ a: Tensor<Float>, _ b: Tensor<Float>) -> Double {
 
 /// Root mean square of `a − b` over the entries where `mask` is 1.
 func maskedRMSE(_ a: Tensor<Float>, _ b: Tensor<Float>, mask: Tensor<Float>) -> Double {
-    latentPrecondition(
+    precondition(
         a.shape == b.shape && mask.shape == a.shape,
         "maskedRMSE: shapes \(a.shape), \(b.shape) and mask \(mask.shape) differ")
     var total = 0.0

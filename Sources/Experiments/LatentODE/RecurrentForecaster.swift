@@ -94,9 +94,9 @@ public final class RecurrentForecaster<Scalar: TensorScalar>: Module {
     /// - Returns: `[futureTimes.count, batch, channels]`.
     /// - Precondition: `futureTimes` is increasing and after every series' last observation.
     public func forecast(_ batch: IrregularBatch, at futureTimes: [Double]) -> Tensor<Scalar> {
-        latentPrecondition(!futureTimes.isEmpty, "RecurrentForecaster.forecast: no future times")
+        precondition(!futureTimes.isEmpty, "RecurrentForecaster.forecast: no future times")
         for (b, last) in batch.lastTimes.enumerated() {
-            latentPrecondition(
+            precondition(
                 futureTimes[0] > last,
                 "RecurrentForecaster.forecast: the first future time \(futureTimes[0]) is not after the last observation \(last) of series \(batch.indices[b])")
         }

@@ -128,9 +128,16 @@ enum CNFCommand: Command {
 
     /// Restores a checkpoint when `--resume` is set and the file exists, and returns the first
     /// iteration still to run.
-    static func resumePoint(_ settings: RunSettings, path: String, load: (String) throws -> Int) throws -> Int {
+    static func resumePoint(
+        _ settings: RunSettings, path: String, iterations: Int, option: String, load: (String) throws -> Int
+    ) throws -> Int {
         guard settings.resume, FileManager.default.fileExists(atPath: path) else { return 1 }
         let saved = try load(path)
+        guard saved <= iterations else {
+            throw CommandLineError(
+                description: "the checkpoint \(path) has completed \(saved) iterations, more than --\(option) \(iterations); "
+                    + "raise --\(option) to at least \(saved) to continue it, or use another --output")
+        }
         if !settings.quiet { emit("resume  \(path) after iteration \(saved)") }
         return saved + 1
     }
@@ -154,10 +161,45 @@ enum CNFCommand: Command {
 
     static func csvLine(_ label: String, _ progress: CNFTrainingProgress) -> String {
         "\(label),\(progress.model),\(progress.iteration),\(progress.loss),\(progress.batchLoss),"
-            + "\(progress.forwardEvaluations),\(progress.backwardEvaluations),\(progress.secondsPerIteration * 1000)\n"
+            + "\(progress.forwardEvaluations),\(progress.backwardEvaluations),\(progress.secondsPerIteration * 1000)"
     }
 
-    static let csvHeader = "run,model,iteration,loss,batch_loss,nfe_forward,nfe_backward,ms_per_iteration\n"
+    static let csvHeader = "run,model,iteration,loss,batch_loss,nfe_forward,nfe_backward,ms_per_iteration"
+
+    /// The rows of `losses.csv`, written again after every report so that a killed run keeps
+    /// them. A resumed run starts from the rows in the file and drops those of the iterations
+    /// it trains again.
+    struct LossLog {
+        let url: URL
+        private(set) var rows: [String] = []
+
+        init(url: URL, resuming: Bool) {
+            self.url = url
+            if resuming, let text = try? String(contentsOf: url, encoding: .utf8) {
+                rows = text.split(separator: "\n").dropFirst().map(String.init)
+            }
+        }
+
+        /// Drops the rows of `run` and `model` from `iteration` on.
+        mutating func dropRows(run: String, model: String, from iteration: Int) {
+            rows.removeAll { row in
+                let fields = row.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
+                guard fields.count >= 3, fields[0] == run, fields[1] == model, let saved = Int(fields[2]) else {
+                    return false
+                }
+                return saved >= iteration
+            }
+        }
+
+        mutating func append(_ label: String, _ progress: CNFTrainingProgress) throws {
+            rows.append(csvLine(label, progress))
+            try write()
+        }
+
+        func write() throws {
+            try AtomicFile.write(([csvHeader] + rows).joined(separator: "\n") + "\n", to: url)
+        }
+    }
 
     // MARK: - match
 
@@ -206,7 +248,8 @@ enum CNFCommand: Command {
                 + "batch=\(configuration.batchSize) \(describe(configuration.model, options)) "
                 + "planar-layers=\(configuration.planarLayers) planar-iterations=\(configuration.planarIterations) "
                 + "planar-lr=\(configuration.planarLearningRate) seed=\(configuration.seed)")
-        var csv = csvHeader
+        let csvURL = settings.output.appendingPathComponent("losses.csv")
+        var log = LossLog(url: csvURL, resuming: settings.resume)
         var rows: [(target: TargetDensity, panels: [RasterImage])] = []
         var summary: [String] = []
         for target in targets {
@@ -216,24 +259,30 @@ enum CNFCommand: Command {
             let flowPath = settings.output.appendingPathComponent("match-\(target.rawValue)-cnf.safetensors").path
             try FileManager.default.createDirectory(at: settings.output, withIntermediateDirectories: true)
 
-            let planarStart = try resumePoint(settings, path: planarPath, load: matching.loadPlanarFlow)
+            let planarStart = try resumePoint(
+                settings, path: planarPath, iterations: configuration.planarIterations, option: "planar-iterations",
+                load: matching.loadPlanarFlow)
+            log.dropRows(run: target.rawValue, model: "planar", from: planarStart)
             if planarStart <= configuration.planarIterations {
                 try matching.trainPlanarFlow(
                     iterations: planarStart...configuration.planarIterations,
                     report: { progress in
-                        csv += csvLine(target.rawValue, progress)
+                        try? log.append(target.rawValue, progress)
                         if !settings.quiet { emit(progressLine("\(target.rawValue) planar", progress)) }
                     },
                     checkpoint: checkpointing(settings, last: configuration.planarIterations) { iteration in
                         try matching.savePlanarFlow(to: planarPath, iteration: iteration)
                     })
             }
-            let flowStart = try resumePoint(settings, path: flowPath, load: matching.loadContinuousFlow)
+            let flowStart = try resumePoint(
+                settings, path: flowPath, iterations: configuration.iterations, option: "iterations",
+                load: matching.loadContinuousFlow)
+            log.dropRows(run: target.rawValue, model: "cnf", from: flowStart)
             if flowStart <= configuration.iterations {
                 try matching.trainContinuousFlow(
                     iterations: flowStart...configuration.iterations,
                     report: { progress in
-                        csv += csvLine(target.rawValue, progress)
+                        try? log.append(target.rawValue, progress)
                         if !settings.quiet { emit(progressLine("\(target.rawValue) cnf", progress)) }
                     },
                     checkpoint: checkpointing(settings, last: configuration.iterations) { iteration in
@@ -250,8 +299,7 @@ enum CNFCommand: Command {
         }
         let pictureURL = settings.output.appendingPathComponent("match.png")
         try CNFPictures.writeDensityMatching(rows: rows, to: pictureURL)
-        let csvURL = settings.output.appendingPathComponent("losses.csv")
-        try AtomicFile.write(csv, to: csvURL)
+        try log.write()
         for line in summary { emit(line) }
         emit("wrote   \(pictureURL.path)")
         emit("wrote   \(csvURL.path)")
@@ -283,14 +331,17 @@ enum CNFCommand: Command {
                 + "\(describe(configuration.model, options)) seed=\(configuration.seed)")
         let training = MaximumLikelihoodTraining(configuration: configuration)
         let path = settings.output.appendingPathComponent("fit-\(configuration.dataset.rawValue).safetensors").path
-        let start = try resumePoint(settings, path: path, load: training.load)
-        var csv = csvHeader
+        let start = try resumePoint(
+            settings, path: path, iterations: configuration.iterations, option: "iterations", load: training.load)
+        let csvURL = settings.output.appendingPathComponent("losses.csv")
+        var log = LossLog(url: csvURL, resuming: settings.resume)
+        log.dropRows(run: configuration.dataset.rawValue, model: "cnf", from: start)
         let clock = Date()
         if start <= configuration.iterations {
             try training.train(
                 iterations: start...configuration.iterations,
                 report: { progress in
-                    csv += csvLine(configuration.dataset.rawValue, progress)
+                    try? log.append(configuration.dataset.rawValue, progress)
                     if !settings.quiet { emit(progressLine(configuration.dataset.rawValue, progress)) }
                 },
                 checkpoint: checkpointing(settings, last: configuration.iterations) { iteration in
@@ -300,8 +351,7 @@ enum CNFCommand: Command {
         let seconds = Date().timeIntervalSince(clock)
         let logLikelihood = try training.heldOutLogLikelihood()
         let pictures = try CNFPictures.writeMaximumLikelihood(training, to: settings.output)
-        let csvURL = settings.output.appendingPathComponent("losses.csv")
-        try AtomicFile.write(csv, to: csvURL)
+        try log.write()
         emit(
             "result  \(configuration.dataset.rawValue): held-out log-likelihood \(format(logLikelihood, 4)) nats per point "
                 + "(\(configuration.testSize) points) after \(configuration.iterations) iterations, "
