@@ -214,5 +214,12 @@ struct LatentTrainingTests {
         #expect(csv.count == 3)
         #expect(csv[1] == "latentode,30,0.2000,0.1642,0.2500,0.1000,1.5000,5,1.0")
         #expect(csv[2] == "rnn-gap,30,0.2000,,0.2500,0.1000,1.5000,5,1.0")
+
+        // The published figures are of the spirals, so rows of other data leave them out.
+        let csvData = LatentTable2.Row(
+            model: .latentODE, observationCount: 30, evaluation: evaluation, iterations: 5, trainingSeconds: 1,
+            isSpiralData: false)
+        #expect(csvData.publishedRMSE == nil)
+        #expect(LatentTable2.csv([csvData]).split(separator: "\n")[1] == "latentode,30,0.2000,,0.2500,0.1000,1.5000,5,1.0")
     }
 }

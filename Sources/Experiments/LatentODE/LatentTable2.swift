@@ -21,20 +21,26 @@ public enum LatentTable2 {
         public var iterations: Int
         /// Wall time of the training iterations run in this process, in seconds.
         public var trainingSeconds: Double
+        /// Whether the row comes from the bi-directional spirals, the data of the published
+        /// table. Rows of other data have no published RMSE.
+        public var isSpiralData: Bool
 
         public init(
             model: LatentModelKind, observationCount: Int, evaluation: LatentEvaluation, iterations: Int,
-            trainingSeconds: Double
+            trainingSeconds: Double, isSpiralData: Bool = true
         ) {
             self.model = model
             self.observationCount = observationCount
             self.evaluation = evaluation
             self.iterations = iterations
             self.trainingSeconds = trainingSeconds
+            self.isSpiralData = isSpiralData
         }
 
-        /// The published RMSE of this cell, if the paper has one.
-        public var publishedRMSE: Double? { LatentTable2.publishedRMSE[model]?[observationCount] }
+        /// The published RMSE of this cell, if the paper has one and the row is of spiral data.
+        public var publishedRMSE: Double? {
+            isSpiralData ? LatentTable2.publishedRMSE[model]?[observationCount] : nil
+        }
     }
 
     /// Formats the rows as CSV, one line per row, with empty fields for values that do not apply.

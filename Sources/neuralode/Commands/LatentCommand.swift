@@ -282,7 +282,7 @@ enum LatentCommandActions {
         }
         let row = LatentTable2.Row(
             model: experiment.configuration.model, observationCount: n, evaluation: evaluation,
-            iterations: experiment.iteration, trainingSeconds: 0)
+            iterations: experiment.iteration, trainingSeconds: 0, isSpiralData: experiment.spirals != nil)
         let evaluationFile = folder.appendingPathComponent("evaluation.csv")
         try AtomicFile.write(LatentTable2.csv([row]), to: evaluationFile)
         printLine("wrote   \(evaluationFile.path)")
