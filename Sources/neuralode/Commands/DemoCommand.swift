@@ -70,7 +70,9 @@ enum DemoCommand: Command {
         } catch {
             // Keep the rows of the evaluations that finished, then name the options that help.
             try? AtomicFile.write(csv, to: lossURL)
-            throw DemoTrainingError(iteration: completedIterations, underlying: error)
+            let when = completedIterations == 0
+                ? "before the first evaluation" : "after the evaluation at iteration \(completedIterations)"
+            throw TrainingSolveError(when: when, underlying: error)
         }
         let seconds = Date().timeIntervalSince(start)
         try AtomicFile.write(csv, to: lossURL)
@@ -82,14 +84,13 @@ enum DemoCommand: Command {
     }
 }
 
-/// A failed ODE solve during demo training, worded for the command's options.
-struct DemoTrainingError: Error, CustomStringConvertible {
-    /// The iteration of the last evaluation that finished, 0 if none did.
-    let iteration: Int
+/// A failed ODE solve during training, worded for the options of `demo` and `latent`.
+struct TrainingSolveError: Error, CustomStringConvertible {
+    /// When it failed, such as "after the evaluation at iteration 20".
+    let when: String
     let underlying: ODESolveError
 
     var description: String {
-        let when = iteration == 0 ? "before the first evaluation" : "after the evaluation at iteration \(iteration)"
         switch underlying {
         case .stepLimitReached, .stepSizeUnderflow, .nonFiniteState, .nonFiniteDerivative:
             return "training failed \(when): the learned dynamics probably diverged; lower --learning-rate, "

@@ -2,6 +2,7 @@ import Datasets
 import Experiments
 import Foundation
 import NeuralODE
+import ODESolvers
 
 /// `neuralode latent`: latent ODEs and recurrent baselines on irregularly sampled spirals
 /// (Chen et al. 2018, Section 5), or on series from a CSV file.
@@ -218,8 +219,23 @@ enum LatentCommandActions {
             }
         }
         printLine("model   \(experiment.parameterCount) parameters, \(experiment.dataset.series.count) training series")
-        let header = "iteration,loss,log_likelihood,kl,nfe_forward,nfe_backward,ms_per_iteration,test_rmse"
         let start = Date()
+        do {
+            try train(experiment, settings: settings, checkpoint: checkpoint, lossFile: lossFile, rows: &lossRows)
+        } catch let error as ODESolveError {
+            throw TrainingSolveError(when: "at iteration \(experiment.iteration + 1)", underlying: error)
+        }
+        return (experiment, Date().timeIntervalSince(start))
+    }
+
+    /// Trains `experiment` to its last iteration, appending a row to `rows` and rewriting
+    /// `lossFile` at every report.
+    private static func train(
+        _ experiment: LatentODEExperiment, settings: LatentCommandSettings, checkpoint: String, lossFile: URL,
+        rows lossRows: inout [String]
+    ) throws {
+        let configuration = experiment.configuration
+        let header = "iteration,loss,log_likelihood,kl,nfe_forward,nfe_backward,ms_per_iteration,test_rmse"
         try experiment.train(checkpoint: checkpoint, checkpointEvery: settings.checkpointEvery) { progress in
             let rmse = progress.evaluation?.extrapolationRMSE ?? progress.evaluation?.reconstructionRMSE
             lossRows.append(
@@ -239,7 +255,6 @@ enum LatentCommandActions {
             if let rmse { line += " | test RMSE \(format(rmse, 4))" }
             printLine(line)
         }
-        return (experiment, Date().timeIntervalSince(start))
     }
 
     static func train(_ settings: LatentCommandSettings) throws {
