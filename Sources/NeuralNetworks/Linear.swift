@@ -53,8 +53,7 @@ public final class Linear<Scalar: TensorScalar>: Layer {
             "Linear: input shape \(input.shape) does not end in inputSize \(inputSize)")
         let leading = Array(input.shape.dropLast())
         let rows = input.rank == 2 ? input : input.reshaped(to: [leading.reduce(1, *), inputSize])
-        var output = matmul(rows, weight, transposeB: true)
-        if let bias { output = output + bias }
+        let output = Tensor.linear(rows, weight: weight, bias: bias)
         return input.rank == 2 ? output : output.reshaped(to: leading + [outputSize])
     }
 }

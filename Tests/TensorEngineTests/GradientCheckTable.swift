@@ -93,6 +93,9 @@ let arithmeticGradientCases: [GradientCase] = [
     },
     GradientCase(name: "matmul batch broadcast", covers: ["matmul"], inputShapes: [[2, 1, 3, 4], [5, 4, 2]], domain: .any) { matmul($0[0], $0[1]) },
     GradientCase(name: "matmul batch against matrix", covers: ["matmul"], inputShapes: [[2, 3, 4], [4, 5]], domain: .any) { matmul($0[0], $0[1]) },
+    GradientCase(name: "linear", covers: ["matmul", "add"], inputShapes: [[3, 4], [2, 4], [2]], domain: .any) {
+        Tensor.linear($0[0], weight: $0[1], bias: $0[2]) * $0[0].sum(alongAxis: 1, keepingDimensions: true)
+    },
 ]
 
 @Suite("Gradient checks")

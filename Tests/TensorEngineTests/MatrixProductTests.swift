@@ -239,6 +239,26 @@ struct MatrixProductTests {
         #expect(product.scalars == [58, 64, 139, 154])
         #expect(matmul(a, b, transposeA: true, transposeB: true).scalars == [39, 49, 59, 54, 68, 82, 69, 87, 105])
     }
+
+    @Test("linear adds bias, recorded or not")
+    func linearValues() throws {
+        let input = Tensor<Float>(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let weight = Tensor<Float>(shape: [2, 3], scalars: [7, 8, 9, 10, 11, 12])
+        let bias = Tensor<Float>([0.5, -1])
+        // [1 2 3]·[7 8 9] = 50, [1 2 3]·[10 11 12] = 68, [4 5 6]·[7 8 9] = 122, [4 5 6]·[10 11 12] = 167.
+        let unrecorded = Tensor.linear(input, weight: weight, bias: bias)
+        #expect(unrecorded.shape == [2, 2])
+        #expect(unrecorded.scalars == [50.5, 67, 122.5, 166])
+        #expect(bias.scalars == [0.5, -1])
+        #expect(Tensor.linear(input, weight: weight, bias: nil).scalars == [50, 68, 122, 167])
+
+        let trainableBias = bias.requiringGradient()
+        let recorded = Tensor.linear(input, weight: weight, bias: trainableBias)
+        #expect(recorded.scalars == [50.5, 67, 122.5, 166])
+        recorded.sum().backward()
+        // Each bias value is added to both rows.
+        #expect(try #require(trainableBias.gradient).scalars == [2, 2])
+    }
 }
 
 /// Returns the item of each operand that batch item `item` of the broadcast `batch` reads.

@@ -124,10 +124,24 @@ enum FloatVectorMath {
         return result
     }
 
+    /// Computes tanh, running only one branch when all eight lanes need the same one.
+    ///
+    /// A vector of small values skips the exponential and its division, and a vector of large
+    /// values skips the polynomial. Each lane gets the same result as in the blended form.
     @inline(__always)
     static func tanh(_ x: Vector) -> Vector {
-        let signBit = bits(x) & 0x8000_0000
         let magnitude = vector(bits(x) & 0x7FFF_FFFF)
+        let isSmall = magnitude .< tanhPolynomialBound
+        if all(isSmall) { return tanhNearZero(x) }
+        let large = tanhAwayFromZero(x, magnitude)
+        if !any(isSmall) { return large }
+        return large.replacing(with: tanhNearZero(x), where: isSmall)
+    }
+
+    /// Computes tanh as `x + x³·P(x²)`, accurate for `|x| < tanhPolynomialBound`.
+    @inline(__always)
+    static func tanhNearZero(_ x: Vector) -> Vector {
+        let signBit = bits(x) & 0x8000_0000
         let z = x * x
         var poly = Vector(repeating: -0.006_610_227_7)
         poly = Vector(repeating: 0.021_309_389).addingProduct(poly, z)
@@ -135,16 +149,20 @@ enum FloatVectorMath {
         poly = Vector(repeating: 0.133_331_13).addingProduct(poly, z)
         poly = Vector(repeating: -0.333_333_31).addingProduct(poly, z)
         // The sign bit is set again because −0 + (+0) rounds to +0, and tanh(−0) is −0.
-        let small = vector(bits(x.addingProduct(x * z, poly)) | signBit)
+        return vector(bits(x.addingProduct(x * z, poly)) | signBit)
+    }
 
+    /// Computes tanh as `sign(x)·(1 − 2/(e^{2|x|} + 1))`, used for `|x| ≥ tanhPolynomialBound`.
+    @inline(__always)
+    static func tanhAwayFromZero(_ x: Vector, _ magnitude: Vector) -> Vector {
+        let signBit = bits(x) & 0x8000_0000
         // e^{2|x|} for |x| clamped to 9.5, where tanh rounds to 1 in Float already: then 2ⁿ is
         // a normal number that one scaling step builds, and NaN stays NaN.
         let bounded = magnitude.replacing(with: 9.5, where: magnitude .> 9.5)
         let (p, n) = reducedExponential(bounded + bounded)
         let e = p * vector(bits(n + exponentShifter) &<< 23)
         let large = 1 - 2 / (e + 1)
-        let signedLarge = vector(bits(large) | signBit)
-        return signedLarge.replacing(with: small, where: magnitude .< tanhPolynomialBound)
+        return vector(bits(large) | signBit)
     }
 
     @inline(__always)

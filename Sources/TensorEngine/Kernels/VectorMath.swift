@@ -10,6 +10,34 @@ enum VectorMath {
         _ function: ElementaryFunction, _ x: UnsafePointer<Float>,
         _ y: UnsafeMutablePointer<Float>, count: Int
     ) {
+        if function == .sin || function == .cos {
+            Float.applyElementwise(function, x, y, count: count)
+            return
+        }
+        inHalves(x, y, count: count, vectorWidth: 8) { x, y, count in
+            applyOnOneThread(function, x, y, count: count)
+        }
+    }
+
+    static func apply(
+        _ function: ElementaryFunction, _ x: UnsafePointer<Double>,
+        _ y: UnsafeMutablePointer<Double>, count: Int
+    ) {
+        if function == .sin || function == .cos {
+            Double.applyElementwise(function, x, y, count: count)
+            return
+        }
+        inHalves(x, y, count: count, vectorWidth: 4) { x, y, count in
+            applyOnOneThread(function, x, y, count: count)
+        }
+    }
+
+    /// Applies a vectorised function on the calling thread. Each case names its kernel
+    /// directly, so the kernel is inlined into the loop instead of called once per vector.
+    private static func applyOnOneThread(
+        _ function: ElementaryFunction, _ x: UnsafePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, count: Int
+    ) {
         typealias Kernels = FloatVectorMath
         switch function {
         case .exp: mapVectors(x, y, count: count, Kernels.exp)
@@ -22,7 +50,7 @@ enum VectorMath {
         }
     }
 
-    static func apply(
+    private static func applyOnOneThread(
         _ function: ElementaryFunction, _ x: UnsafePointer<Double>,
         _ y: UnsafeMutablePointer<Double>, count: Int
     ) {
@@ -41,34 +69,34 @@ enum VectorMath {
     /// Buffers with at least this many values are split in two halves that run on two threads.
     static let minimumSplitCount = 1 << 16
 
-    /// Applies `kernel` to `count` values, one vector at a time; the last partial vector is
-    /// padded with ones. `x` and `y` may be the same buffer.
+    /// Runs `body` on the whole buffer, or on two halves on two threads from
+    /// `minimumSplitCount` values on. The first half is a whole number of `vectorWidth` vectors.
     ///
-    /// From `minimumSplitCount` values on, the two halves run on two threads. A tanh of
-    /// 262 144 `Float` values (a [4096, 64] layer) takes about 0.2 ms on one core of the 2-core
-    /// development machine, far more than the cost of `DispatchQueue.concurrentPerform`.
-    @inline(__always)
-    static func mapVectors<V: SIMD>(
-        _ x: UnsafePointer<V.Scalar>, _ y: UnsafeMutablePointer<V.Scalar>, count: Int,
-        _ kernel: @Sendable (V) -> V
-    ) where V.Scalar: BinaryFloatingPoint {
-        if count >= minimumSplitCount {
-            let buffers = SplitBuffers(x: x, y: y)
-            // The first half ends on a whole vector, so only the second has a partial one.
-            let split = (count / 2) & ~(V.scalarCount - 1)
-            DispatchQueue.concurrentPerform(iterations: 2) { half in
-                let start = half == 0 ? 0 : split
-                let end = half == 0 ? split : count
-                mapVectorsOnOneThread(
-                    buffers.x + start, buffers.y + start, count: end - start, kernel)
-            }
+    /// A tanh of 262 144 `Float` values (a [4096, 64] layer) takes about 0.2 ms on one core of
+    /// the 2-core development machine, far more than the cost of
+    /// `DispatchQueue.concurrentPerform`.
+    private static func inHalves<Scalar>(
+        _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int,
+        vectorWidth: Int,
+        _ body: @Sendable (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void
+    ) {
+        guard count >= minimumSplitCount else {
+            body(x, y, count)
             return
         }
-        mapVectorsOnOneThread(x, y, count: count, kernel)
+        let buffers = SplitBuffers(x: x, y: y)
+        let split = (count / 2) & ~(vectorWidth - 1)
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            let start = half == 0 ? 0 : split
+            let end = half == 0 ? split : count
+            body(buffers.x + start, buffers.y + start, end - start)
+        }
     }
 
+    /// Applies `kernel` to `count` values, one vector at a time; the last partial vector is
+    /// padded with ones. `x` and `y` may be the same buffer.
     @inline(__always)
-    static func mapVectorsOnOneThread<V: SIMD>(
+    static func mapVectors<V: SIMD>(
         _ x: UnsafePointer<V.Scalar>, _ y: UnsafeMutablePointer<V.Scalar>, count: Int,
         _ kernel: (V) -> V
     ) where V.Scalar: BinaryFloatingPoint {
@@ -88,7 +116,7 @@ enum VectorMath {
     }
 }
 
-/// The input and output of a split `mapVectors` call, shared by its two threads, which write
+/// The input and output of a split `inHalves` call, shared by its two threads, which write
 /// disjoint halves of the output.
 private struct SplitBuffers<Scalar>: @unchecked Sendable {
     let x: UnsafePointer<Scalar>

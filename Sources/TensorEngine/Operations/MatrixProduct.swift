@@ -117,6 +117,44 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// Returns `input · weightᵀ + bias`, as PyTorch's `torch.nn.functional.linear`.
+    ///
+    /// `input` has shape `[rows, inputSize]`, `weight` `[outputSize, inputSize]` and `bias`
+    /// `[outputSize]`; without a bias the result is the product alone.
+    ///
+    /// When nothing is recorded, the bias is added in place to the fresh product, which saves a
+    /// buffer and a pass over memory. When recording, the result is `matmul` followed by `+`, so
+    /// gradients of every order come from those two operations.
+    ///
+    /// - Precondition: `input` and `weight` have rank 2 with equal last sizes, and `bias` has
+    ///   shape `[weight.shape[0]]`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+        precondition(
+            input.rank == 2 && weight.rank == 2,
+            "linear: input and weight need rank 2, got shapes \(input.shape) and \(weight.shape)")
+        guard let bias else { return matmul(input, weight, transposeB: true) }
+        let outputSize = weight.shape[0]
+        precondition(
+            bias.shape == [outputSize],
+            "linear: the bias must have shape [\(outputSize)] for weight \(weight.shape), got \(bias.shape)")
+        if shouldRecord(input, weight) || shouldRecord(bias) {
+            return matmul(input, weight, transposeB: true) + bias
+        }
+        let product = matmul(input, weight, transposeB: true)
+        let rows = input.shape[0]
+        let values = product.base
+        let offsets = bias.base
+        for row in 0..<rows {
+            let line = values + row * outputSize
+            for column in 0..<outputSize { line[column] += offsets[column] }
+        }
+        return product
+    }
+}
+
 /// Matrix product of the last two dimensions; see `Tensor.matmul`.
 @_specialize(where Scalar == Float)
 @_specialize(where Scalar == Double)
