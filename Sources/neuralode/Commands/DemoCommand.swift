@@ -22,7 +22,7 @@ enum DemoCommand: Command {
         .value("evaluate-every", "N", help: "iterations between evaluations and progress lines", default: "20"),
         .value("seed", "N", help: "random seed", default: "0"),
         .value("output", "DIR", help: "folder for the pictures and the loss CSV", default: "runs/demo"),
-        .flag("quiet", help: "print only the final result"),
+        .flag("quiet", help: "leave out the progress lines; print the configuration, the result and the files written"),
     ]
 
     static func run(_ options: ParsedOptions) throws {
