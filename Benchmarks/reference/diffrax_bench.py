@@ -252,41 +252,33 @@ def bench_spiral_training(args):
         forward_nfe_iter0, backward_nfe_iter0 = count_spiral_evaluations(adjoint, optimizer, layers, data)
 
         compiled, compile_s = compile_timed(make_train_step(adjoint, optimizer), layers, optimizer_state, *data)
-        samples = []
-        step_counts = []
-        losses = []
-        for index in range(warmup + repeats):
-            start = time.perf_counter()
+
+        def train_step(index):
+            nonlocal layers, optimizer_state
             layers, optimizer_state, loss, num_steps = jax.block_until_ready(
                 compiled(layers, optimizer_state, *data)
             )
-            elapsed = time.perf_counter() - start
-            losses.append(float(loss))
-            if index == 0:
-                steps_iter0 = int(num_steps)
-            if index >= warmup:
-                samples.append(elapsed)
-                step_counts.append(int(num_steps))
+            return float(loss), int(num_steps)
 
-        record = base_record(name, workloads.SPIRAL_BATCH_SIZE, samples, f"Dopri5, PIDController, {method}, jit")
+        timing = bench_common.time_training_iterations(train_step, warmup, repeats)
+
+        record = base_record(
+            name, workloads.SPIRAL_BATCH_SIZE, timing.samples, f"Dopri5, PIDController, {method}, jit"
+        )
         record["compile_s"] = compile_s
         record["warmup"] = warmup
-        forward_counts = [nfe_from_steps(steps) for steps in step_counts]
-        record["nfe_forward"] = bench_common.median(forward_counts)
-        record["nfe_backward"] = backward_nfe_iter0
-        record["nfe"] = record["nfe_forward"] + record["nfe_backward"]
-        record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
-        record["num_steps_forward"] = bench_common.median(step_counts)
-        record["nfe_note"] = (
+        bench_common.add_step_count_nfe_fields(
+            record,
+            timing,
+            nfe_from_steps,
+            forward_nfe_iter0,
+            backward_nfe_iter0,
             "nfe_forward = 6 * num_steps + 1 from solution.stats, median over the timed iterations; "
             "nfe_backward is counted with jax.debug.callback at the initial weights only, because "
-            "the stats do not cover the backward pass"
+            "the stats do not cover the backward pass",
+            total=True,
+            steps_median=True,
         )
-        record["loss_iter0"] = losses[0]
-        record["nfe_forward_iter0"] = forward_nfe_iter0
-        record["nfe_forward_iter0_from_steps"] = nfe_from_steps(steps_iter0)
-        record["nfe_backward_iter0"] = backward_nfe_iter0
-        record["loss_last"] = losses[-1]
         record["rtol"] = workloads.SPIRAL_RTOL
         record["atol"] = workloads.SPIRAL_ATOL
         bench_common.emit(record)

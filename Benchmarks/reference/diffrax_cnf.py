@@ -17,7 +17,6 @@ os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=true intra_op_parallelis
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import importlib.metadata  # noqa: E402
-import time  # noqa: E402
 
 import diffrax  # noqa: E402
 import jax  # noqa: E402
@@ -151,48 +150,39 @@ def main():
         forward_nfe_iter0, backward_nfe_iter0 = count_evaluations(adjoint, optimizer, layers, batches[0])
         compiled, compile_s = compile_timed(make_train_step(adjoint, optimizer), layers, optimizer_state, batches[0])
 
-        samples = []
-        step_counts = []
-        losses = []
-        for index in range(warmup + repeats):
+
+        def train_step(index):
+            nonlocal layers, optimizer_state
             batch = batches[index % len(batches)]
-            start = time.perf_counter()
             layers, optimizer_state, loss, num_steps = jax.block_until_ready(compiled(layers, optimizer_state, batch))
-            elapsed = time.perf_counter() - start
-            losses.append(float(loss))
-            if index == 0:
-                steps_iter0 = int(num_steps)
-            if index >= warmup:
-                samples.append(elapsed)
-                step_counts.append(int(num_steps))
+            return float(loss), int(num_steps)
+
+        timing = bench_common.time_training_iterations(train_step, warmup, repeats)
 
         record = {"name": name, "size": cnf_workload.BATCH_SIZE}
-        record.update(bench_common.summarize_seconds(samples))
+        record.update(bench_common.summarize_seconds(timing.samples))
         record.update(library_fields())
         record["method"] = f"Dopri5, PIDController, {method}, exact trace by jvp, optax.adam, jit"
         record.update(bench_common.machine_fields())
         record["compile_s"] = compile_s
         record["warmup"] = warmup
-        forward_counts = [nfe_from_steps(steps) for steps in step_counts]
-        record["nfe_forward"] = bench_common.median(forward_counts)
-        record["nfe_backward"] = backward_nfe_iter0
-        record["nfe"] = record["nfe_forward"] + record["nfe_backward"]
-        record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
-        record["nfe_note"] = (
+        bench_common.add_step_count_nfe_fields(
+            record,
+            timing,
+            nfe_from_steps,
+            forward_nfe_iter0,
+            backward_nfe_iter0,
             "nfe_forward = 6 * num_steps + 1 from solution.stats, median over the timed iterations; "
-            "nfe_backward is counted with jax.debug.callback at the initial weights only"
+            "nfe_backward is counted with jax.debug.callback at the initial weights only",
+            total=True,
+            steps_median=False,
         )
-        record["loss_iter0"] = losses[0]
-        record["nfe_forward_iter0"] = forward_nfe_iter0
-        record["nfe_forward_iter0_from_steps"] = nfe_from_steps(steps_iter0)
-        record["nfe_backward_iter0"] = backward_nfe_iter0
-        record["loss_last"] = losses[-1]
         record["rtol"] = cnf_workload.RTOL
         record["atol"] = cnf_workload.ATOL
         bench_common.emit(record)
         bench_common.log(
             f"{name}: {record['median_ms']:.1f} ms, nfe forward {record['nfe_forward']} "
-            f"backward {record['nfe_backward']}, loss at iteration 0 {losses[0]:.6f}, compile {compile_s:.1f} s"
+            f"backward {record['nfe_backward']}, loss at iteration 0 {record['loss_iter0']:.6f}, compile {compile_s:.1f} s"
         )
 
 
