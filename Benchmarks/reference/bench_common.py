@@ -218,30 +218,3 @@ def add_counted_nfe_fields(record, times, note, total=True):
     record["loss_iter0"], record["nfe_forward_iter0"], record["nfe_backward_iter0"] = times.first
     record["loss_last"] = times.losses[-1]
 
-
-def add_step_count_nfe_fields(
-    record, times, nfe_from_steps, forward_nfe_iter0, backward_nfe_iter0, note, total, steps_median
-):
-    """Add the NFE fields of a diffrax training record whose step returns (loss, num_steps).
-
-    diffrax's solution.stats do not cover the backward pass, so the forward NFE
-    comes from the step counts through `nfe_from_steps`, and the backward NFE is
-    the count at the initial weights, `backward_nfe_iter0`. `total` adds the sum
-    `nfe` and `steps_median` adds `num_steps_forward`, the two fields that
-    differ between the scripts. The field order is that of the existing result files.
-    """
-    step_counts = times.counts_at(0)
-    forward_counts = [nfe_from_steps(steps) for steps in step_counts]
-    record["nfe_forward"] = median(forward_counts)
-    record["nfe_backward"] = backward_nfe_iter0
-    if total:
-        record["nfe"] = record["nfe_forward"] + record["nfe_backward"]
-    record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
-    if steps_median:
-        record["num_steps_forward"] = median(step_counts)
-    record["nfe_note"] = note
-    record["loss_iter0"] = times.losses[0]
-    record["nfe_forward_iter0"] = forward_nfe_iter0
-    record["nfe_forward_iter0_from_steps"] = nfe_from_steps(times.first[1])
-    record["nfe_backward_iter0"] = backward_nfe_iter0
-    record["loss_last"] = times.losses[-1]

@@ -16,8 +16,6 @@ import os
 os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import importlib.metadata  # noqa: E402
-
 import diffrax  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -25,7 +23,13 @@ import optax  # noqa: E402
 
 import bench_common  # noqa: E402
 import cnf_workload  # noqa: E402
-from diffrax_bench import EvaluationCounter, compile_timed, library_fields, nfe_from_steps  # noqa: E402
+from diffrax_bench import (  # noqa: E402
+    EvaluationCounter,
+    add_nfe_fields,
+    base_record,
+    compile_timed,
+    time_compiled_training,
+)
 
 
 def unit_parameters(layers, t):
@@ -35,13 +39,7 @@ def unit_parameters(layers, t):
         hidden = hidden @ weight.T + bias
         if index < len(layers) - 1:
             hidden = jnp.tanh(hidden)
-    values = hidden.reshape(-1)
-    block = cnf_workload.WIDTH * cnf_workload.DIMENSION
-    shape = (cnf_workload.WIDTH, cnf_workload.DIMENSION)
-    w = values[:block].reshape(shape)
-    u = values[block : 2 * block].reshape(shape)
-    gate = values[2 * block : 3 * block].reshape(shape)
-    b = values[3 * block :]
+    w, u, gate, b = cnf_workload.split_hypernetwork_output(hidden.reshape(-1))
     return w, u * jax.nn.sigmoid(gate), b
 
 
@@ -150,33 +148,19 @@ def main():
         forward_nfe_iter0, backward_nfe_iter0 = count_evaluations(adjoint, optimizer, layers, batches[0])
         compiled, compile_s = compile_timed(make_train_step(adjoint, optimizer), layers, optimizer_state, batches[0])
 
+        timing = time_compiled_training(
+            compiled, layers, optimizer_state, lambda index: (batches[index % len(batches)],), warmup, repeats
+        )
 
-        def train_step(index):
-            nonlocal layers, optimizer_state
-            batch = batches[index % len(batches)]
-            layers, optimizer_state, loss, num_steps = jax.block_until_ready(compiled(layers, optimizer_state, batch))
-            return float(loss), int(num_steps)
-
-        timing = bench_common.time_training_iterations(train_step, warmup, repeats)
-
-        record = {"name": name, "size": cnf_workload.BATCH_SIZE}
-        record.update(bench_common.summarize_seconds(timing.samples))
-        record.update(library_fields())
-        record["method"] = f"Dopri5, PIDController, {method}, exact trace by jvp, optax.adam, jit"
-        record.update(bench_common.machine_fields())
+        record = base_record(
+            name,
+            cnf_workload.BATCH_SIZE,
+            timing.samples,
+            f"Dopri5, PIDController, {method}, exact trace by jvp, optax.adam, jit",
+        )
         record["compile_s"] = compile_s
         record["warmup"] = warmup
-        bench_common.add_step_count_nfe_fields(
-            record,
-            timing,
-            nfe_from_steps,
-            forward_nfe_iter0,
-            backward_nfe_iter0,
-            "nfe_forward = 6 * num_steps + 1 from solution.stats, median over the timed iterations; "
-            "nfe_backward is counted with jax.debug.callback at the initial weights only",
-            total=True,
-            steps_median=False,
-        )
+        add_nfe_fields(record, timing, forward_nfe_iter0, backward_nfe_iter0, total=True, steps_median=False)
         record["rtol"] = cnf_workload.RTOL
         record["atol"] = cnf_workload.ATOL
         bench_common.emit(record)

@@ -31,7 +31,13 @@ import optax  # noqa: E402
 
 import bench_common  # noqa: E402
 import latent_workload  # noqa: E402
-from diffrax_bench import EvaluationCounter, base_record, compile_timed, nfe_from_steps  # noqa: E402
+from diffrax_bench import (  # noqa: E402
+    EvaluationCounter,
+    add_nfe_fields,
+    base_record,
+    compile_timed,
+    time_compiled_training,
+)
 
 os.environ["XLA_FLAGS"] = XLA_FLAGS
 
@@ -167,15 +173,7 @@ def bench_latent_training(args):
         compiled, compile_s = compile_timed(
             make_train_step(description, adjoint, optimizer), parameters, optimizer_state, *data
         )
-
-        def train_step(index):
-            nonlocal parameters, optimizer_state
-            parameters, optimizer_state, loss, num_steps = jax.block_until_ready(
-                compiled(parameters, optimizer_state, *data)
-            )
-            return float(loss), int(num_steps)
-
-        timing = bench_common.time_training_iterations(train_step, warmup, repeats)
+        timing = time_compiled_training(compiled, parameters, optimizer_state, lambda index: data, warmup, repeats)
 
         record = base_record(
             name, description["spiral_count"], timing.samples, f"Dopri5, PIDController, {method}, jit"
@@ -185,17 +183,7 @@ def bench_latent_training(args):
         record["warmup"] = warmup
         # CPU time of every thread of the process, so it includes threads that spin while waiting.
         record["process_cpu_median_ms"] = bench_common.percentile(timing.cpu_samples, 0.5) * 1e3
-        bench_common.add_step_count_nfe_fields(
-            record,
-            timing,
-            nfe_from_steps,
-            forward_nfe_iter0,
-            backward_nfe_iter0,
-            "nfe_forward = 6 * num_steps + 1 from solution.stats, median over the timed iterations; "
-            "nfe_backward is counted with jax.debug.callback at the initial weights only",
-            total=False,
-            steps_median=True,
-        )
+        add_nfe_fields(record, timing, forward_nfe_iter0, backward_nfe_iter0, total=False, steps_median=True)
         record["rtol"] = description["rtol"]
         record["atol"] = description["atol"]
         bench_common.emit(record)

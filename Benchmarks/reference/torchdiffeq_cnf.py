@@ -13,7 +13,6 @@ this package and diffrax do. cnf_train_adjoint_mixed_norm uses torchdiffeq's
 default for a tuple state, the larger of the RMS norms of z and of delta.
 """
 
-import importlib.metadata
 import math
 import os
 
@@ -23,6 +22,7 @@ from torch import nn
 
 import bench_common
 import cnf_workload
+from torchdiffeq_bench import base_record
 
 VARIANTS = [
     ("cnf_train_adjoint", "rms", "odeint_adjoint dopri5, RMS norm over (z, delta), exact trace by autograd, Adam"),
@@ -55,13 +55,7 @@ class PlanarCNF(nn.Module):
             hidden = layer(hidden)
             if index < len(self.layers) - 1:
                 hidden = torch.tanh(hidden)
-        values = hidden.reshape(-1)
-        block = cnf_workload.WIDTH * cnf_workload.DIMENSION
-        shape = (cnf_workload.WIDTH, cnf_workload.DIMENSION)
-        w = values[:block].reshape(shape)
-        u = values[block : 2 * block].reshape(shape)
-        gate = values[2 * block : 3 * block].reshape(shape)
-        b = values[3 * block :]
+        w, u, gate, b = cnf_workload.split_hypernetwork_output(hidden.reshape(-1))
         return w, u * torch.sigmoid(gate), b
 
     def forward(self, t, state):
@@ -129,13 +123,7 @@ def run_variant(args, name, norm, method, layers, batches):
         lambda index: train_step(batches[index % len(batches)]), warmup, repeats
     )
 
-    record = {"name": name, "size": cnf_workload.BATCH_SIZE}
-    record.update(bench_common.summarize_seconds(timing.samples))
-    record["library"] = "torchdiffeq"
-    record["library_version"] = importlib.metadata.version("torchdiffeq")
-    record["torch_version"] = torch.__version__
-    record["method"] = method
-    record.update(bench_common.machine_fields())
+    record = base_record(name, cnf_workload.BATCH_SIZE, timing.samples, method)
     record["warmup"] = warmup
     bench_common.add_counted_nfe_fields(
         record, timing, "medians over the timed iterations of counted calls of the dynamics", total=True

@@ -12,7 +12,6 @@ backpropagates and makes one Adam step. Rows:
 The environment variable LATENT_THREADS sets torch's thread count (default 2, as the other scripts).
 """
 
-import importlib.metadata
 import math
 import os
 
@@ -22,6 +21,7 @@ from torch import nn
 
 import bench_common
 import latent_workload
+from torchdiffeq_bench import base_record
 
 
 class Dynamics(nn.Module):
@@ -130,13 +130,7 @@ def bench_latent_training(args):
             return float(loss.detach()), forward_nfe, backward_nfe
 
         timing = bench_common.time_training_iterations(lambda index: train_step(), warmup, repeats)
-        record = {"name": name, "size": description["spiral_count"]}
-        record.update(bench_common.summarize_seconds(timing.samples))
-        record["library"] = "torchdiffeq"
-        record["library_version"] = importlib.metadata.version("torchdiffeq")
-        record["torch_version"] = torch.__version__
-        record["method"] = method
-        record.update(bench_common.machine_fields())
+        record = base_record(name, description["spiral_count"], timing.samples, method)
         record["threads"] = torch.get_num_threads()
         record["warmup"] = warmup
         # CPU time of every thread of the process, so it includes threads that spin while waiting.
