@@ -15,14 +15,15 @@ up (Benchmarks/reference/setup-venv.sh).
 """
 
 import argparse
-import glob
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPOSITORY, "Benchmarks", "reference"))
+
+from alternating_runs import load_round_records, round_ratios, run_rounds  # noqa: E402
+
 SWIFT_LIBRARY = "neuralode-swift"
 OPS = ["op_add", "op_mul", "op_tanh", "op_exp", "op_sum", "op_matmul"]
 
@@ -51,52 +52,21 @@ def parse_args():
     return args
 
 
-def run_to_file(command, path):
-    sys.stderr.write(f"== {' '.join(command)} > {path}\n")
-    with open(path, "w") as output:
-        completed = subprocess.run(command, stdout=output)
-    if completed.returncode != 0:
-        sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
-
-
-def run_rounds(args):
-    os.makedirs(args.output_dir, exist_ok=True)
+def commands(args):
+    """Return the (label, command) of the PyTorch side and of the Swift side, in the first round's order."""
     options = ["--quick"] if args.quick else []
     if args.filter:
         options += ["--filter", args.filter]
     torch_command = [args.python, os.path.join(REPOSITORY, "Benchmarks", "reference", "torch_ops.py")] + options
     swift_command = [args.bench] + args.areas.split(",") + ["--json"] + options
-    for index in range(args.rounds):
-        sides = [("torch", torch_command), ("swift", swift_command)]
-        if index % 2 == 1:
-            sides.reverse()
-        for label, command in sides:
-            run_to_file(command, os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl"))
+    return [("torch", torch_command), ("swift", swift_command)]
 
 
 def load_records(output_dir):
     """Return {(name, size, library): [record of each run]}, each record tagged with its round."""
-    table = {}
-    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
-    if not paths:
-        sys.exit(f"error: no round*-*.jsonl files in {output_dir}")
-    for path in paths:
-        round_name = os.path.basename(path).split("-")[0]
-        with open(path) as handle:
-            for line in handle:
-                if line.strip():
-                    record = json.loads(line)
-                    record["_round"] = round_name
-                    key = (record["name"], int(record["size"]), record["library"])
-                    table.setdefault(key, []).append(record)
-    return table
-
-
-def round_ratios(table, numerator_key, denominator_key):
-    """Return numerator / denominator of the medians within each round that has both."""
-    numerators = {record["_round"]: record["median_ms"] for record in table.get(numerator_key, [])}
-    denominators = {record["_round"]: record["median_ms"] for record in table.get(denominator_key, [])}
-    return [numerators[name] / denominators[name] for name in sorted(numerators) if name in denominators]
+    return load_round_records(
+        output_dir, key=lambda record: (record["name"], int(record["size"]), record["library"])
+    )
 
 
 def range_text(ratios):
@@ -219,7 +189,7 @@ def print_context(table):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(args)
+        run_rounds(commands(args), args.rounds, args.output_dir)
     table = load_records(args.output_dir)
     print_context(table)
     print_ops(table)

@@ -20,14 +20,15 @@ Uses only the standard library. The Swift benchmark must be built first
 """
 
 import argparse
-import glob
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPOSITORY, "Benchmarks", "reference"))
+
+from alternating_runs import load_round_records, median_of, round_ratios, run_rounds  # noqa: E402
+
 SWIFT = "neuralode-swift"
 LIBRARIES = [SWIFT, "diffrax", "torchdiffeq"]
 # Per suite: the neuralode-bench areas, the reference scripts of diffrax and torchdiffeq, and the
@@ -103,45 +104,9 @@ def commands(args):
     return [(label, command) for label, command in sides if label in wanted]
 
 
-def run_to_file(command, path):
-    sys.stderr.write(f"== {' '.join(command)} > {path}\n")
-    with open(path, "w") as output:
-        completed = subprocess.run(command, stdout=output)
-    if completed.returncode != 0:
-        sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
-
-
-def run_rounds(args):
-    os.makedirs(args.output_dir, exist_ok=True)
-    sides = commands(args)
-    for index in range(args.rounds):
-        shift = index % len(sides)
-        for label, command in sides[shift:] + sides[:shift]:
-            run_to_file(command, os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl"))
-
-
 def load_records(output_dir):
     """Return {(name, size, library): [record of each run]}."""
-    table = {}
-    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
-    if not paths:
-        sys.exit(f"error: no round*-*.jsonl files in {output_dir}")
-    for path in paths:
-        with open(path) as handle:
-            for line in handle:
-                line = line.strip()
-                if not line.startswith("{"):
-                    continue
-                record = json.loads(line)
-                record["_round"] = os.path.basename(path).split("-")[0]
-                key = (record["name"], record["size"], record["library"])
-                table.setdefault(key, []).append(record)
-    return table
-
-
-def median_of(records, field):
-    values = [record[field] for record in records if record.get(field) is not None]
-    return statistics.median(values) if values else None
+    return load_round_records(output_dir, key=lambda record: (record["name"], record["size"], record["library"]))
 
 
 def format_ms(value):
@@ -165,11 +130,9 @@ def format_nfe(records):
     return f"{forward:g} / {backward:g}"
 
 
-def round_ratios(table, name, size, library):
+def round_ratio_range(table, name, size, library):
     """Return the range of swift / library over the rounds that ran both, as text."""
-    swift = {record["_round"]: record["median_ms"] for record in table.get((name, size, SWIFT), [])}
-    other = {record["_round"]: record["median_ms"] for record in table.get((name, size, library), [])}
-    ratios = [swift[index] / other[index] for index in swift if index in other]
+    ratios = round_ratios(table, (name, size, SWIFT), (name, size, library))
     if not ratios:
         return "—"
     return f"{min(ratios):.2f} to {max(ratios):.2f}"
@@ -194,7 +157,7 @@ def summarize(output_dir, workloads):
             nfes[library] = format_nfe(records)
         swift = medians[SWIFT]
         swift_cpu = median_of(table.get((name, size, SWIFT), []), "cpu_median_ms")
-        per_round = round_ratios(table, name, size, "diffrax")
+        per_round = round_ratio_range(table, name, size, "diffrax")
 
         def ratio(other):
             if swift is None or other is None:
@@ -243,7 +206,7 @@ def summarize(output_dir, workloads):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(args)
+        run_rounds(commands(args), args.rounds, args.output_dir)
     summarize(args.output_dir, SUITES[args.suite]["workloads"])
 
 

@@ -16,12 +16,10 @@ Uses only the standard library. Build the Swift benchmark first
 """
 
 import argparse
-import glob
-import json
 import os
 import statistics
-import subprocess
-import sys
+
+from alternating_runs import load_round_records, median_of, run_rounds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(os.path.dirname(HERE))
@@ -79,40 +77,13 @@ def commands(args):
     ]
 
 
-def run_rounds(args):
-    os.makedirs(args.output_dir, exist_ok=True)
-    sides = commands(args)
-    environment = dict(os.environ, LATENT_THREADS=str(args.threads))
-    for index in range(args.rounds):
-        shift = index % len(sides)
-        for label, command in sides[shift:] + sides[:shift]:
-            path = os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl")
-            sys.stderr.write(f"== {' '.join(command)} > {path}\n")
-            with open(path, "w") as output:
-                completed = subprocess.run(command, stdout=output, env=environment)
-            if completed.returncode != 0:
-                sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
-
-
 def load_records(output_dir):
     """Return {(name, library): [record of each run]}."""
-    table = {}
-    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
-    if not paths:
-        sys.exit(f"error: no round*-*.jsonl files in {output_dir}; run without --summarize-only first")
-    for path in paths:
-        with open(path) as handle:
-            for line in handle:
-                line = line.strip()
-                if line.startswith("{"):
-                    record = json.loads(line)
-                    table.setdefault((record["name"], record["library"]), []).append(record)
-    return table
-
-
-def median_of(records, field):
-    values = [record[field] for record in records if record.get(field) is not None]
-    return statistics.median(values) if values else None
+    return load_round_records(
+        output_dir,
+        key=lambda record: (record["name"], record["library"]),
+        missing_hint="; run without --summarize-only first",
+    )
 
 
 def format_ms(value):
@@ -171,7 +142,8 @@ def summarize(output_dir):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(args)
+        environment = dict(os.environ, LATENT_THREADS=str(args.threads))
+        run_rounds(commands(args), args.rounds, args.output_dir, environment)
     summarize(args.output_dir)
 
 

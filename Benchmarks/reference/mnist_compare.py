@@ -19,12 +19,11 @@ swift build -c release --product neuralode-bench.
 """
 
 import argparse
-import glob
-import json
 import os
 import statistics
-import subprocess
 import sys
+
+from alternating_runs import load_round_records, median_of, round_ratios, run_rounds
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(os.path.dirname(HERE))
@@ -75,47 +74,23 @@ def commands(args):
     return [(SWIFT, swift), (TORCH, torch)]
 
 
-def run_rounds(args):
-    os.makedirs(args.output_dir, exist_ok=True)
+def run_environment(args):
+    """Return the environment of both programs: OMP_NUM_THREADS, and OMP_WAIT_POLICY unless empty."""
     environment = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     if args.wait_policy:
         environment["OMP_WAIT_POLICY"] = args.wait_policy
     else:
         environment.pop("OMP_WAIT_POLICY", None)
-    sides = commands(args)
-    for index in range(args.rounds):
-        order = sides if index % 2 == 0 else sides[::-1]
-        for label, command in order:
-            path = os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl")
-            sys.stderr.write(f"== {' '.join(command)} > {path}\n")
-            with open(path, "w") as output:
-                completed = subprocess.run(command, stdout=output, env=environment)
-            if completed.returncode != 0:
-                sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
+    return environment
 
 
 def load_records(output_dir):
-    """Return {(name, library): [record of each run]}, each record tagged with its round."""
-    table = {}
-    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
-    if not paths:
-        sys.exit(f"error: no round*-*.jsonl files in {output_dir}")
-    for path in paths:
-        with open(path) as handle:
-            for line in handle:
-                if not line.startswith("{"):
-                    continue
-                record = json.loads(line)
-                if not record["name"].startswith("mnist_train_"):
-                    continue
-                record["_round"] = os.path.basename(path).split("-")[0]
-                table.setdefault((record["name"], record["library"]), []).append(record)
-    return table
-
-
-def median_of(records, field):
-    values = [record[field] for record in records if record.get(field) is not None]
-    return statistics.median(values) if values else None
+    """Return {(name, library): [record of each run]} of the mnist_train_* rows, each tagged with its round."""
+    return load_round_records(
+        output_dir,
+        key=lambda record: (record["name"], record["library"]),
+        keep=lambda record: record["name"].startswith("mnist_train_"),
+    )
 
 
 def describe(records):
@@ -159,9 +134,7 @@ def summarize(output_dir):
             continue
         swift_ms, swift_cpu, swift_nfe, swift_loss, swift_first = describe(swift_records)
         torch_ms, torch_cpu, torch_nfe, torch_loss, torch_first = describe(torch_records)
-        swift_by_round = {record["_round"]: record["median_ms"] for record in swift_records}
-        torch_by_round = {record["_round"]: record["median_ms"] for record in torch_records}
-        ratios = [swift_by_round[key] / torch_by_round[key] for key in swift_by_round if key in torch_by_round]
+        ratios = round_ratios(table, (name, SWIFT), (name, TORCH))
         per_round = f"{min(ratios):.2f} to {max(ratios):.2f}" if ratios else "—"
         ratio = f"{swift_ms / torch_ms:.2f}" if swift_ms and torch_ms else "—"
         cpu_ratio = f"{swift_cpu / torch_cpu:.2f}" if swift_cpu and torch_cpu else "—"
@@ -179,7 +152,7 @@ def format_ms(value):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(args)
+        run_rounds(commands(args), args.rounds, args.output_dir, run_environment(args))
     summarize(args.output_dir)
 
 
