@@ -38,9 +38,7 @@ struct CNFWorkload {
     /// The file in the source tree, found from this source file's path. The environment variable
     /// `NEURALODE_CNF_WORKLOAD` overrides it.
     static var defaultPath: String {
-        if let path = ProcessInfo.processInfo.environment["NEURALODE_CNF_WORKLOAD"] { return path }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Benchmarks/reference/cnf_workload.json").path
+        referenceWorkloadPath(fileName: "cnf_workload.json", environmentVariable: "NEURALODE_CNF_WORKLOAD")
     }
 
     init(contentsOf path: String) throws {
@@ -173,21 +171,15 @@ private func runCNFBenchmarks(_ context: BenchmarkContext) {
         let iteration = CNFIteration(
             workload: workload, traceEstimator: variant.estimator, gradient: variant.gradient)
         let times = timeTrainingIterations(warmup: warmup, repeats: repeats, iteration.run)
-        let first = times.first
 
-        var record = BenchmarkRecord(
-            name: variant.name, size: workload.batches[0].shape[0], samples: times.calls.samples)
-        times.calls.annotate(&record)
+        var record = times.makeRecord(name: variant.name, size: workload.batches[0].shape[0])
         record.add("method", .string(variant.method))
         record.add("warmup", .int(warmup))
         times.addEvaluations(to: &record, firstLabel: "iter0")
         record.add("rtol", .double(workload.relativeTolerance))
         record.add("atol", .double(workload.absoluteTolerance))
 
-        record.note =
-            "nfe fwd \(formatSignificant(times.forwardMedian, digits: 3)) "
-            + "bwd \(formatSignificant(times.backwardMedian, digits: 3)); "
-            + "iter0 \(first.forward)/\(first.backward), loss \(formatFixed(first.loss, decimals: 5))"
+        record.note = times.evaluationNote + ", loss \(formatFixed(times.first.loss, decimals: 5))"
         context.report(record)
     }
 }

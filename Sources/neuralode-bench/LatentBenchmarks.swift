@@ -33,11 +33,7 @@ struct LatentWorkload {
     /// The file in the source tree, found from this source file's path; the environment variable
     /// `NEURALODE_LATENT_WORKLOAD` overrides it.
     static var defaultPath: String {
-        if let path = ProcessInfo.processInfo.environment["NEURALODE_LATENT_WORKLOAD"] { return path }
-        let source = URL(fileURLWithPath: #filePath)
-        return source.deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .appendingPathComponent("Benchmarks/reference/latent_workload.json").path
+        referenceWorkloadPath(fileName: "latent_workload.json", environmentVariable: "NEURALODE_LATENT_WORKLOAD")
     }
 
     init(contentsOf path: String) throws {
@@ -238,9 +234,7 @@ private func runLatentBenchmarks(_ context: BenchmarkContext) {
     for variant in variants where context.wants(variant.name) {
         let iteration = LatentIteration(workload: workload, gradient: variant.gradient)
         let times = timeTrainingIterations(warmup: warmup, repeats: repeats, iteration.run)
-        let first = times.first
-        var record = BenchmarkRecord(name: variant.name, size: workload.spiralCount, samples: times.calls.samples)
-        times.calls.annotate(&record)
+        var record = times.makeRecord(name: variant.name, size: workload.spiralCount)
         record.add("method", .string(variant.method))
         record.add("warmup", .int(warmup))
         record.add("blas_threads", .int(threads))
@@ -249,10 +243,7 @@ private func runLatentBenchmarks(_ context: BenchmarkContext) {
         times.addEvaluations(to: &record, firstLabel: "iter0")
         record.add("rtol", .double(workload.relativeTolerance))
         record.add("atol", .double(workload.absoluteTolerance))
-        record.note =
-            "nfe fwd \(formatSignificant(times.forwardMedian, digits: 3)) "
-            + "bwd \(formatSignificant(times.backwardMedian, digits: 3)); "
-            + "iter0 \(first.forward)/\(first.backward), loss0 \(formatSignificant(first.loss, digits: 8))"
+        record.note = times.evaluationNote + ", loss0 \(formatSignificant(times.first.loss, digits: 8))"
         context.report(record)
     }
 }

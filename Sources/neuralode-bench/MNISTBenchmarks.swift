@@ -71,10 +71,7 @@ private struct MNISTWorkload {
     /// The file in the source tree, found from this source file's path; the environment
     /// variable `NEURALODE_MNIST_WORKLOAD` overrides it.
     static var defaultPath: String {
-        if let path = ProcessInfo.processInfo.environment["NEURALODE_MNIST_WORKLOAD"] { return path }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .appendingPathComponent("Benchmarks/reference/mnist_workload.json").path
+        referenceWorkloadPath(fileName: "mnist_workload.json", environmentVariable: "NEURALODE_MNIST_WORKLOAD")
     }
 
     init(contentsOf path: String) {
@@ -273,9 +270,7 @@ private func runMNISTStepBenchmarks(
             },
             { step.run() })
         let first = times.first
-        var record = BenchmarkRecord(
-            name: "mnist_train_\(variant.name)", size: labels.count, samples: times.calls.samples)
-        times.calls.annotate(&record)
+        var record = times.makeRecord(name: "mnist_train_\(variant.name)", size: labels.count)
         record.add("process_cpu_median_ms", .double(times.processCPUMedian * 1e3))
         record.add("method", .string(variant.method))
         record.add("warmup", .int(warmup))

@@ -82,19 +82,13 @@ private func runSpiralBenchmarks(_ context: BenchmarkContext) {
     for variant in variants where context.wants(variant.name) {
         let iteration = SpiralIteration(workloads: workloads, gradient: variant.gradient)
         let times = timeTrainingIterations(warmup: warmup, repeats: repeats, iteration.run)
-        let first = times.first
-        var record = BenchmarkRecord(
-            name: variant.name, size: workloads.spiralInitialStates.shape[0], samples: times.calls.samples)
-        times.calls.annotate(&record)
+        var record = times.makeRecord(name: variant.name, size: workloads.spiralInitialStates.shape[0])
         record.add("method", .string(variant.method))
         record.add("warmup", .int(warmup))
         times.addEvaluations(to: &record, firstLabel: "iter0")
         record.add("rtol", .double(workloads.spiralRelativeTolerance))
         record.add("atol", .double(workloads.spiralAbsoluteTolerance))
-        record.note =
-            "nfe fwd \(formatSignificant(times.forwardMedian, digits: 3)) "
-            + "bwd \(formatSignificant(times.backwardMedian, digits: 3)); "
-            + "iter0 \(first.forward)/\(first.backward)"
+        record.note = times.evaluationNote
         context.report(record)
     }
 }

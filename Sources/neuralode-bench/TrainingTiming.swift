@@ -27,6 +27,21 @@ struct TrainingTimes {
     var forwardMedian: Double { medianOf(forwardCounts) }
     var backwardMedian: Double { medianOf(backwardCounts) }
 
+    /// Returns a record of the wall times with `cpu_median_ms` and `calls_per_sample`.
+    func makeRecord(name: String, size: Int) -> BenchmarkRecord {
+        var record = BenchmarkRecord(name: name, size: size, samples: calls.samples)
+        calls.annotate(&record)
+        return record
+    }
+
+    /// A table note such as "nfe fwd 26 bwd 38; iter0 26/38": the median evaluation counts and
+    /// those of the first iteration.
+    var evaluationNote: String {
+        "nfe fwd \(formatSignificant(forwardMedian, digits: 3)) "
+            + "bwd \(formatSignificant(backwardMedian, digits: 3)); "
+            + "iter0 \(first.forward)/\(first.backward)"
+    }
+
     /// Adds the median and range of the evaluation counts, the first iteration's loss and
     /// counts (named `loss_<firstLabel>`, `nfe_forward_<firstLabel>`, `nfe_backward_<firstLabel>`)
     /// and `loss_last`, in that order.
