@@ -22,7 +22,15 @@ import sys
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPOSITORY, "Benchmarks", "reference"))
 
-from alternating_runs import load_round_records, round_ratios, run_rounds  # noqa: E402
+from alternating_runs import (  # noqa: E402
+    add_program_arguments,
+    add_round_arguments,
+    add_summarize_only_argument,
+    check_rounds,
+    load_round_records,
+    round_ratios,
+    run_rounds,
+)
 
 SWIFT_LIBRARY = "neuralode-swift"
 OPS = ["op_add", "op_mul", "op_tanh", "op_exp", "op_sum", "op_matmul"]
@@ -30,25 +38,14 @@ OPS = ["op_add", "op_mul", "op_tanh", "op_exp", "op_sum", "op_matmul"]
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
-    parser.add_argument(
-        "--bench",
-        default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
-        help="path of the release neuralode-bench executable",
-    )
-    parser.add_argument(
-        "--python",
-        default=os.path.join(REPOSITORY, ".venv-bench", "bin", "python"),
-        help="python of the reference environment",
-    )
+    add_round_arguments(parser, rounds=5)
+    add_program_arguments(parser, REPOSITORY)
     parser.add_argument("--areas", default="ops,mlp,matmul,conv", help="comma-separated neuralode-bench areas")
     parser.add_argument("--quick", action="store_true", help="pass --quick to both sides")
     parser.add_argument("--filter", default="", help="pass --filter TEXT to both sides: only benchmarks whose name contains TEXT")
-    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+    add_summarize_only_argument(parser)
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    check_rounds(parser, args)
     return args
 
 

@@ -16,6 +16,37 @@ import subprocess
 import sys
 
 
+def add_round_arguments(parser, rounds):
+    """Add --rounds (default `rounds`) and --output-dir to a driver's argument parser."""
+    parser.add_argument("--rounds", type=int, default=rounds, help=f"alternating rounds (default {rounds})")
+    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
+
+
+def add_program_arguments(parser, repository, python=None):
+    """Add --bench and --python. --python defaults to `python` when given, else to the repository's .venv-bench."""
+    parser.add_argument(
+        "--bench",
+        default=os.path.join(repository, ".build", "release", "neuralode-bench"),
+        help="path of the release neuralode-bench executable",
+    )
+    parser.add_argument(
+        "--python",
+        default=python or os.path.join(repository, ".venv-bench", "bin", "python"),
+        help="python of the reference environment",
+    )
+
+
+def add_summarize_only_argument(parser):
+    """Add --summarize-only, which skips the runs and only reads --output-dir."""
+    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+
+
+def check_rounds(parser, args):
+    """Exit through `parser` unless --rounds is at least 1."""
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+
+
 def rotated(sides, index):
     """Return `sides` rotated left by `index`, so with two sides every other round is reversed."""
     shift = index % len(sides)

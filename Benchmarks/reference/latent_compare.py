@@ -19,7 +19,15 @@ import argparse
 import os
 import statistics
 
-from alternating_runs import load_round_records, median_of, run_rounds
+from alternating_runs import (
+    add_program_arguments,
+    add_round_arguments,
+    add_summarize_only_argument,
+    check_rounds,
+    load_round_records,
+    median_of,
+    run_rounds,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(os.path.dirname(HERE))
@@ -30,20 +38,9 @@ ROWS = ["latent_train_direct", "latent_train_adjoint", "latent_train_adjoint_sem
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    add_round_arguments(parser, rounds=3)
     parser.add_argument("--repeats", type=int, default=None, help="timed iterations per row, passed to every program")
-    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
-
-    parser.add_argument(
-        "--bench",
-        default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
-        help="path of the release neuralode-bench executable",
-    )
-    parser.add_argument(
-        "--python",
-        default=os.path.join(REPOSITORY, ".venv-bench", "bin", "python"),
-        help="python of the reference environment",
-    )
+    add_program_arguments(parser, REPOSITORY)
     parser.add_argument("--quick", action="store_true", help="pass --quick to every program")
     parser.add_argument(
         "--threads", type=int, default=2, help="threads of every library, through LATENT_THREADS (default 2)"
@@ -51,11 +48,10 @@ def parse_args():
     parser.add_argument(
         "--torchdiffeq-filter", default="", help="pass --filter to torchdiffeq_latent.py only (its adjoint rows are slow)"
     )
-    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+    add_summarize_only_argument(parser)
 
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    check_rounds(parser, args)
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.repeats is not None and args.repeats < 1:

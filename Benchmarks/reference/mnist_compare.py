@@ -23,7 +23,16 @@ import os
 import statistics
 import sys
 
-from alternating_runs import load_round_records, median_of, round_ratios, run_rounds
+from alternating_runs import (
+    add_program_arguments,
+    add_round_arguments,
+    add_summarize_only_argument,
+    check_rounds,
+    load_round_records,
+    median_of,
+    round_ratios,
+    run_rounds,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(os.path.dirname(HERE))
@@ -35,8 +44,7 @@ MODELS = ["resnet", "rknet", "odenet_seminorm", "odenet_fullnorm"]
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="folder with the MNIST training files (needed unless --summarize-only)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
-    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
+    add_round_arguments(parser, rounds=3)
     parser.add_argument("--threads", type=int, default=2, help="OMP_NUM_THREADS and torch threads (default 2)")
     parser.add_argument(
         "--wait-policy",
@@ -45,16 +53,10 @@ def parse_args():
     )
     parser.add_argument("--repeats", type=int, default=None, help="timed steps per model and run (default 10)")
     parser.add_argument("--filter", default="", help="only the models whose record name contains this substring")
-    parser.add_argument(
-        "--bench",
-        default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
-        help="path of the release neuralode-bench executable",
-    )
-    parser.add_argument("--python", default=sys.executable, help="python of the reference environment")
-    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+    add_program_arguments(parser, REPOSITORY, python=sys.executable)
+    add_summarize_only_argument(parser)
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    check_rounds(parser, args)
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     if not args.summarize_only and not args.data:
