@@ -22,15 +22,7 @@ import sys
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPOSITORY, "Benchmarks", "reference"))
 
-from alternating_runs import (  # noqa: E402
-    add_program_arguments,
-    add_round_arguments,
-    add_summarize_only_argument,
-    check_rounds,
-    load_round_records,
-    round_ratios,
-    run_rounds,
-)
+import alternating_runs  # noqa: E402
 
 SWIFT_LIBRARY = "neuralode-swift"
 OPS = ["op_add", "op_mul", "op_tanh", "op_exp", "op_sum", "op_matmul"]
@@ -38,14 +30,14 @@ OPS = ["op_add", "op_mul", "op_tanh", "op_exp", "op_sum", "op_matmul"]
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_round_arguments(parser, rounds=5)
-    add_program_arguments(parser, REPOSITORY)
+    alternating_runs.add_round_arguments(parser, rounds=5)
+    alternating_runs.add_program_arguments(parser, REPOSITORY)
     parser.add_argument("--areas", default="ops,mlp,matmul,conv", help="comma-separated neuralode-bench areas")
     parser.add_argument("--quick", action="store_true", help="pass --quick to both sides")
     parser.add_argument("--filter", default="", help="pass --filter TEXT to both sides: only benchmarks whose name contains TEXT")
-    add_summarize_only_argument(parser)
+    alternating_runs.add_summarize_only_argument(parser)
     args = parser.parse_args()
-    check_rounds(parser, args)
+    alternating_runs.check_rounds(parser, args)
     return args
 
 
@@ -61,7 +53,7 @@ def commands(args):
 
 def load_records(output_dir):
     """Return {(name, size, library): [record of each run]}, each record tagged with its round."""
-    return load_round_records(
+    return alternating_runs.load_round_records(
         output_dir, key=lambda record: (record["name"], int(record["size"]), record["library"])
     )
 
@@ -111,7 +103,7 @@ def print_ops(table):
         torch = median_ms(table, name, size, "torch")
         swift = median_ms(table, name, size, SWIFT_LIBRARY)
         recorded = median_ms(table, name + "_recorded", size, SWIFT_LIBRARY)
-        per_round = round_ratios(table, (name, size, "torch"), (name, size, SWIFT_LIBRARY))
+        per_round = alternating_runs.round_ratios(table, (name, size, "torch"), (name, size, SWIFT_LIBRARY))
         print(
             f"| {name} | {size} | {format_time(torch)} | {format_time(swift)} | {ratio_text(torch, swift)} "
             f"| {range_text(per_round)} | {format_time(recorded)} | {ratio_text(torch, recorded)} |"
@@ -126,7 +118,7 @@ def print_pair(table, title, names, size):
     for name in names:
         torch = median_ms(table, name, size, "torch")
         swift = median_ms(table, name, size, SWIFT_LIBRARY)
-        per_round = round_ratios(table, (name, size, "torch"), (name, size, SWIFT_LIBRARY))
+        per_round = alternating_runs.round_ratios(table, (name, size, "torch"), (name, size, SWIFT_LIBRARY))
         print(
             f"| {name} | {size} | {format_time(torch)} | {format_time(swift)} | {ratio_text(torch, swift)} "
             f"| {range_text(per_round)} |"
@@ -155,7 +147,9 @@ def print_sgemm(table):
             value = gflops(ms, size)
             return "missing" if value is None else f"{format_time(ms)} ({value:.0f} GFLOP/s)"
 
-        per_round = round_ratios(table, ("sgemm", size, "openblas-cblas"), ("sgemm", size, SWIFT_LIBRARY))
+        per_round = alternating_runs.round_ratios(
+            table, ("sgemm", size, "openblas-cblas"), ("sgemm", size, SWIFT_LIBRARY)
+        )
         print(
             f"| {size} | {cell(cblas)} | {cell(swift)} | {ratio_text(cblas, swift)} | {range_text(per_round)} "
             f"| {cell(torch)} | {cell(numpy)} |"
@@ -186,7 +180,7 @@ def print_context(table):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(commands(args), args.rounds, args.output_dir)
+        alternating_runs.run_rounds(commands(args), args.rounds, args.output_dir)
     table = load_records(args.output_dir)
     print_context(table)
     print_ops(table)

@@ -27,16 +27,7 @@ import sys
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPOSITORY, "Benchmarks", "reference"))
 
-from alternating_runs import (  # noqa: E402
-    add_program_arguments,
-    add_round_arguments,
-    add_summarize_only_argument,
-    check_rounds,
-    load_round_records,
-    median_of,
-    round_ratios,
-    run_rounds,
-)
+import alternating_runs  # noqa: E402
 
 SWIFT = "neuralode-swift"
 LIBRARIES = [SWIFT, "diffrax", "torchdiffeq"]
@@ -68,8 +59,8 @@ SUITES = {
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_round_arguments(parser, rounds=5)
-    add_program_arguments(parser, REPOSITORY)
+    alternating_runs.add_round_arguments(parser, rounds=5)
+    alternating_runs.add_program_arguments(parser, REPOSITORY)
     parser.add_argument(
         "--references",
         default="diffrax,torchdiffeq",
@@ -79,12 +70,12 @@ def parse_args():
         "--suite", choices=sorted(SUITES), default="solvers", help="workloads to run and summarize (default solvers)"
     )
     parser.add_argument("--quick", action="store_true", help="pass --quick to every program")
-    add_summarize_only_argument(parser)
+    alternating_runs.add_summarize_only_argument(parser)
     args = parser.parse_args()
     unknown = set(args.references.split(",")) - set(LIBRARIES[1:])
     if unknown:
         parser.error(f"--references: unknown library {', '.join(sorted(unknown))}; use diffrax or torchdiffeq")
-    check_rounds(parser, args)
+    alternating_runs.check_rounds(parser, args)
     return args
 
 
@@ -104,7 +95,9 @@ def commands(args):
 
 def load_records(output_dir):
     """Return {(name, size, library): [record of each run]}."""
-    return load_round_records(output_dir, key=lambda record: (record["name"], record["size"], record["library"]))
+    return alternating_runs.load_round_records(
+        output_dir, key=lambda record: (record["name"], record["size"], record["library"])
+    )
 
 
 def format_ms(value):
@@ -123,14 +116,14 @@ def format_nfe(records):
     record = records[-1]
     if "nfe" in record and "nfe_forward" not in record:
         return str(record["nfe"])
-    forward = median_of(records, "nfe_forward")
-    backward = median_of(records, "nfe_backward")
+    forward = alternating_runs.median_of(records, "nfe_forward")
+    backward = alternating_runs.median_of(records, "nfe_backward")
     return f"{forward:g} / {backward:g}"
 
 
 def round_ratio_range(table, name, size, library):
     """Return the range of swift / library over the rounds that ran both, as text."""
-    ratios = round_ratios(table, (name, size, SWIFT), (name, size, library))
+    ratios = alternating_runs.round_ratios(table, (name, size, SWIFT), (name, size, library))
     if not ratios:
         return "—"
     return f"{min(ratios):.2f} to {max(ratios):.2f}"
@@ -151,10 +144,10 @@ def summarize(output_dir, workloads):
         nfes = {}
         for library in LIBRARIES:
             records = table.get((name, size, library), [])
-            medians[library] = median_of(records, "median_ms")
+            medians[library] = alternating_runs.median_of(records, "median_ms")
             nfes[library] = format_nfe(records)
         swift = medians[SWIFT]
-        swift_cpu = median_of(table.get((name, size, SWIFT), []), "cpu_median_ms")
+        swift_cpu = alternating_runs.median_of(table.get((name, size, SWIFT), []), "cpu_median_ms")
         per_round = round_ratio_range(table, name, size, "diffrax")
 
         def ratio(other):
@@ -177,8 +170,8 @@ def summarize(output_dir, workloads):
         for name, size in extra:
             records = table[(name, size, SWIFT)]
             print(
-                f"| {name} | {size} | {format_ms(median_of(records, 'median_ms'))} | "
-                f"{format_ms(median_of(records, 'cpu_median_ms'))} |"
+                f"| {name} | {size} | {format_ms(alternating_runs.median_of(records, 'median_ms'))} | "
+                f"{format_ms(alternating_runs.median_of(records, 'cpu_median_ms'))} |"
             )
 
 
@@ -204,7 +197,7 @@ def summarize(output_dir, workloads):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(commands(args), args.rounds, args.output_dir)
+        alternating_runs.run_rounds(commands(args), args.rounds, args.output_dir)
     summarize(args.output_dir, SUITES[args.suite]["workloads"])
 
 

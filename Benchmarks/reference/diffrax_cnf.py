@@ -23,13 +23,8 @@ import optax  # noqa: E402
 
 import bench_common  # noqa: E402
 import cnf_workload  # noqa: E402
-from diffrax_bench import (  # noqa: E402
-    EvaluationCounter,
-    add_nfe_fields,
-    base_record,
-    compile_timed,
-    time_compiled_training,
-)
+from diffrax_bench import EvaluationCounter, add_nfe_fields, base_record, compile_timed  # noqa: E402
+from diffrax_bench import time_compiled_training  # noqa: E402
 
 
 def unit_parameters(layers, t):
@@ -166,7 +161,8 @@ def main():
         bench_common.emit(record)
         bench_common.log(
             f"{name}: {record['median_ms']:.1f} ms, nfe forward {record['nfe_forward']} "
-            f"backward {record['nfe_backward']}, loss at iteration 0 {record['loss_iter0']:.6f}, compile {compile_s:.1f} s"
+            f"backward {record['nfe_backward']}, loss at iteration 0 {record['loss_iter0']:.6f}, "
+            f"compile {compile_s:.1f} s"
         )
 
 

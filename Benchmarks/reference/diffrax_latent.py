@@ -31,13 +31,8 @@ import optax  # noqa: E402
 
 import bench_common  # noqa: E402
 import latent_workload  # noqa: E402
-from diffrax_bench import (  # noqa: E402
-    EvaluationCounter,
-    add_nfe_fields,
-    base_record,
-    compile_timed,
-    time_compiled_training,
-)
+from diffrax_bench import EvaluationCounter, add_nfe_fields, base_record, compile_timed  # noqa: E402
+from diffrax_bench import time_compiled_training  # noqa: E402
 
 os.environ["XLA_FLAGS"] = XLA_FLAGS
 

@@ -19,15 +19,7 @@ import argparse
 import os
 import statistics
 
-from alternating_runs import (
-    add_program_arguments,
-    add_round_arguments,
-    add_summarize_only_argument,
-    check_rounds,
-    load_round_records,
-    median_of,
-    run_rounds,
-)
+import alternating_runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(os.path.dirname(HERE))
@@ -38,9 +30,9 @@ ROWS = ["latent_train_direct", "latent_train_adjoint", "latent_train_adjoint_sem
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_round_arguments(parser, rounds=3)
+    alternating_runs.add_round_arguments(parser, rounds=3)
     parser.add_argument("--repeats", type=int, default=None, help="timed iterations per row, passed to every program")
-    add_program_arguments(parser, REPOSITORY)
+    alternating_runs.add_program_arguments(parser, REPOSITORY)
     parser.add_argument("--quick", action="store_true", help="pass --quick to every program")
     parser.add_argument(
         "--threads", type=int, default=2, help="threads of every library, through LATENT_THREADS (default 2)"
@@ -48,10 +40,10 @@ def parse_args():
     parser.add_argument(
         "--torchdiffeq-filter", default="", help="pass --filter to torchdiffeq_latent.py only (its adjoint rows are slow)"
     )
-    add_summarize_only_argument(parser)
+    alternating_runs.add_summarize_only_argument(parser)
 
     args = parser.parse_args()
-    check_rounds(parser, args)
+    alternating_runs.check_rounds(parser, args)
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.repeats is not None and args.repeats < 1:
@@ -75,7 +67,7 @@ def commands(args):
 
 def load_records(output_dir):
     """Return {(name, library): [record of each run]}."""
-    return load_round_records(
+    return alternating_runs.load_round_records(
         output_dir,
         key=lambda record: (record["name"], record["library"]),
         missing_hint="; run without --summarize-only first",
@@ -109,12 +101,12 @@ def summarize(output_dir):
                 continue
             run_medians = [record["median_ms"] for record in records]
             medians[(name, library)] = statistics.median(run_medians)
-            forward = median_of(records, "nfe_forward")
-            backward = median_of(records, "nfe_backward")
+            forward = alternating_runs.median_of(records, "nfe_forward")
+            backward = alternating_runs.median_of(records, "nfe_backward")
             losses = sorted({f"{record['loss_iter0']:.3f}" for record in records})
             load = [record.get("loadavg_1m") for record in records]
             threads = sorted({record.get("blas_threads", record.get("threads")) for record in records})
-            cpu = median_of(records, "process_cpu_median_ms")
+            cpu = alternating_runs.median_of(records, "process_cpu_median_ms")
             print(
                 f"| {name} | {library} ({', '.join(map(str, threads))} threads) | {format_ms(medians[(name, library)])} | "
                 f"{format_ms(min(run_medians))}–{format_ms(max(run_medians))} | {format_ms(cpu)} | "
@@ -139,7 +131,7 @@ def main():
     args = parse_args()
     if not args.summarize_only:
         environment = dict(os.environ, LATENT_THREADS=str(args.threads))
-        run_rounds(commands(args), args.rounds, args.output_dir, environment)
+        alternating_runs.run_rounds(commands(args), args.rounds, args.output_dir, environment)
     summarize(args.output_dir)
 
 

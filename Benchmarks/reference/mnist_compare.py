@@ -23,16 +23,7 @@ import os
 import statistics
 import sys
 
-from alternating_runs import (
-    add_program_arguments,
-    add_round_arguments,
-    add_summarize_only_argument,
-    check_rounds,
-    load_round_records,
-    median_of,
-    round_ratios,
-    run_rounds,
-)
+import alternating_runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(os.path.dirname(HERE))
@@ -44,7 +35,7 @@ MODELS = ["resnet", "rknet", "odenet_seminorm", "odenet_fullnorm"]
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="folder with the MNIST training files (needed unless --summarize-only)")
-    add_round_arguments(parser, rounds=3)
+    alternating_runs.add_round_arguments(parser, rounds=3)
     parser.add_argument("--threads", type=int, default=2, help="OMP_NUM_THREADS and torch threads (default 2)")
     parser.add_argument(
         "--wait-policy",
@@ -53,10 +44,10 @@ def parse_args():
     )
     parser.add_argument("--repeats", type=int, default=None, help="timed steps per model and run (default 10)")
     parser.add_argument("--filter", default="", help="only the models whose record name contains this substring")
-    add_program_arguments(parser, REPOSITORY, python=sys.executable)
-    add_summarize_only_argument(parser)
+    alternating_runs.add_program_arguments(parser, REPOSITORY, python=sys.executable)
+    alternating_runs.add_summarize_only_argument(parser)
     args = parser.parse_args()
-    check_rounds(parser, args)
+    alternating_runs.check_rounds(parser, args)
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     if not args.summarize_only and not args.data:
@@ -88,7 +79,7 @@ def run_environment(args):
 
 def load_records(output_dir):
     """Return {(name, library): [record of each run]} of the mnist_train_* rows, each tagged with its round."""
-    return load_round_records(
+    return alternating_runs.load_round_records(
         output_dir,
         key=lambda record: (record["name"], record["library"]),
         keep=lambda record: record["name"].startswith("mnist_train_"),
@@ -99,12 +90,12 @@ def describe(records):
     """Return (median ms, process CPU ms, 'forward / backward' NFE, loss at step 0, step-0 NFE) of one library's runs."""
     if not records:
         return None, None, "—", "—", "—"
-    forward = median_of(records, "nfe_forward")
-    backward = median_of(records, "nfe_backward")
+    forward = alternating_runs.median_of(records, "nfe_forward")
+    backward = alternating_runs.median_of(records, "nfe_backward")
     first = records[0]
     return (
-        median_of(records, "median_ms"),
-        median_of(records, "process_cpu_median_ms"),
+        alternating_runs.median_of(records, "median_ms"),
+        alternating_runs.median_of(records, "process_cpu_median_ms"),
         f"{forward:g} / {backward:g}",
         f"{first['loss_step0']:.6f}",
         f"{first['nfe_forward_step0']} / {first['nfe_backward_step0']}",
@@ -136,7 +127,7 @@ def summarize(output_dir):
             continue
         swift_ms, swift_cpu, swift_nfe, swift_loss, swift_first = describe(swift_records)
         torch_ms, torch_cpu, torch_nfe, torch_loss, torch_first = describe(torch_records)
-        ratios = round_ratios(table, (name, SWIFT), (name, TORCH))
+        ratios = alternating_runs.round_ratios(table, (name, SWIFT), (name, TORCH))
         per_round = f"{min(ratios):.2f} to {max(ratios):.2f}" if ratios else "—"
         ratio = f"{swift_ms / torch_ms:.2f}" if swift_ms and torch_ms else "—"
         cpu_ratio = f"{swift_cpu / torch_cpu:.2f}" if swift_cpu and torch_cpu else "—"
@@ -154,7 +145,7 @@ def format_ms(value):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(commands(args), args.rounds, args.output_dir, run_environment(args))
+        alternating_runs.run_rounds(commands(args), args.rounds, args.output_dir, run_environment(args))
     summarize(args.output_dir)
 
 
