@@ -15,88 +15,47 @@ up (Benchmarks/reference/setup-venv.sh).
 """
 
 import argparse
-import glob
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPOSITORY, "Benchmarks", "reference"))
+
+import alternating_runs  # noqa: E402
+
 SWIFT_LIBRARY = "neuralode-swift"
 OPS = ["op_add", "op_mul", "op_tanh", "op_exp", "op_sum", "op_matmul"]
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
-    parser.add_argument(
-        "--bench",
-        default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
-        help="path of the release neuralode-bench executable",
-    )
-    parser.add_argument(
-        "--python",
-        default=os.path.join(REPOSITORY, ".venv-bench", "bin", "python"),
-        help="python of the reference environment",
-    )
+    alternating_runs.add_round_arguments(parser, rounds=5)
+    alternating_runs.add_program_arguments(parser, REPOSITORY)
     parser.add_argument("--areas", default="ops,mlp,matmul,conv", help="comma-separated neuralode-bench areas")
     parser.add_argument("--quick", action="store_true", help="pass --quick to both sides")
     parser.add_argument("--filter", default="", help="pass --filter TEXT to both sides: only benchmarks whose name contains TEXT")
-    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+    alternating_runs.add_summarize_only_argument(parser)
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    alternating_runs.check_rounds(parser, args)
     return args
 
 
-def run_to_file(command, path):
-    sys.stderr.write(f"== {' '.join(command)} > {path}\n")
-    with open(path, "w") as output:
-        completed = subprocess.run(command, stdout=output)
-    if completed.returncode != 0:
-        sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
-
-
-def run_rounds(args):
-    os.makedirs(args.output_dir, exist_ok=True)
+def commands(args):
+    """Return the (label, command) of the PyTorch side and of the Swift side, in the first round's order."""
     options = ["--quick"] if args.quick else []
     if args.filter:
         options += ["--filter", args.filter]
     torch_command = [args.python, os.path.join(REPOSITORY, "Benchmarks", "reference", "torch_ops.py")] + options
     swift_command = [args.bench] + args.areas.split(",") + ["--json"] + options
-    for index in range(args.rounds):
-        sides = [("torch", torch_command), ("swift", swift_command)]
-        if index % 2 == 1:
-            sides.reverse()
-        for label, command in sides:
-            run_to_file(command, os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl"))
+    return [("torch", torch_command), ("swift", swift_command)]
 
 
 def load_records(output_dir):
     """Return {(name, size, library): [record of each run]}, each record tagged with its round."""
-    table = {}
-    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
-    if not paths:
-        sys.exit(f"error: no round*-*.jsonl files in {output_dir}")
-    for path in paths:
-        round_name = os.path.basename(path).split("-")[0]
-        with open(path) as handle:
-            for line in handle:
-                if line.strip():
-                    record = json.loads(line)
-                    record["_round"] = round_name
-                    key = (record["name"], int(record["size"]), record["library"])
-                    table.setdefault(key, []).append(record)
-    return table
-
-
-def round_ratios(table, numerator_key, denominator_key):
-    """Return numerator / denominator of the medians within each round that has both."""
-    numerators = {record["_round"]: record["median_ms"] for record in table.get(numerator_key, [])}
-    denominators = {record["_round"]: record["median_ms"] for record in table.get(denominator_key, [])}
-    return [numerators[name] / denominators[name] for name in sorted(numerators) if name in denominators]
+    return alternating_runs.load_round_records(
+        output_dir, key=lambda record: (record["name"], int(record["size"]), record["library"])
+    )
 
 
 def range_text(ratios):
@@ -144,7 +103,7 @@ def print_ops(table):
         torch = median_ms(table, name, size, "torch")
         swift = median_ms(table, name, size, SWIFT_LIBRARY)
         recorded = median_ms(table, name + "_recorded", size, SWIFT_LIBRARY)
-        per_round = round_ratios(table, (name, size, "torch"), (name, size, SWIFT_LIBRARY))
+        per_round = alternating_runs.round_ratios(table, (name, size, "torch"), (name, size, SWIFT_LIBRARY))
         print(
             f"| {name} | {size} | {format_time(torch)} | {format_time(swift)} | {ratio_text(torch, swift)} "
             f"| {range_text(per_round)} | {format_time(recorded)} | {ratio_text(torch, recorded)} |"
@@ -159,7 +118,7 @@ def print_pair(table, title, names, size):
     for name in names:
         torch = median_ms(table, name, size, "torch")
         swift = median_ms(table, name, size, SWIFT_LIBRARY)
-        per_round = round_ratios(table, (name, size, "torch"), (name, size, SWIFT_LIBRARY))
+        per_round = alternating_runs.round_ratios(table, (name, size, "torch"), (name, size, SWIFT_LIBRARY))
         print(
             f"| {name} | {size} | {format_time(torch)} | {format_time(swift)} | {ratio_text(torch, swift)} "
             f"| {range_text(per_round)} |"
@@ -188,7 +147,9 @@ def print_sgemm(table):
             value = gflops(ms, size)
             return "missing" if value is None else f"{format_time(ms)} ({value:.0f} GFLOP/s)"
 
-        per_round = round_ratios(table, ("sgemm", size, "openblas-cblas"), ("sgemm", size, SWIFT_LIBRARY))
+        per_round = alternating_runs.round_ratios(
+            table, ("sgemm", size, "openblas-cblas"), ("sgemm", size, SWIFT_LIBRARY)
+        )
         print(
             f"| {size} | {cell(cblas)} | {cell(swift)} | {ratio_text(cblas, swift)} | {range_text(per_round)} "
             f"| {cell(torch)} | {cell(numpy)} |"
@@ -219,7 +180,7 @@ def print_context(table):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(args)
+        alternating_runs.run_rounds(commands(args), args.rounds, args.output_dir)
     table = load_records(args.output_dir)
     print_context(table)
     print_ops(table)

@@ -20,14 +20,15 @@ Uses only the standard library. The Swift benchmark must be built first
 """
 
 import argparse
-import glob
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPOSITORY, "Benchmarks", "reference"))
+
+import alternating_runs  # noqa: E402
+
 SWIFT = "neuralode-swift"
 LIBRARIES = [SWIFT, "diffrax", "torchdiffeq"]
 # Per suite: the neuralode-bench areas, the reference scripts of diffrax and torchdiffeq, and the
@@ -58,18 +59,8 @@ SUITES = {
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
-    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
-    parser.add_argument(
-        "--bench",
-        default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
-        help="path of the release neuralode-bench executable",
-    )
-    parser.add_argument(
-        "--python",
-        default=os.path.join(REPOSITORY, ".venv-bench", "bin", "python"),
-        help="python of the reference environment",
-    )
+    alternating_runs.add_round_arguments(parser, rounds=5)
+    alternating_runs.add_program_arguments(parser, REPOSITORY)
     parser.add_argument(
         "--references",
         default="diffrax,torchdiffeq",
@@ -79,13 +70,12 @@ def parse_args():
         "--suite", choices=sorted(SUITES), default="solvers", help="workloads to run and summarize (default solvers)"
     )
     parser.add_argument("--quick", action="store_true", help="pass --quick to every program")
-    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+    alternating_runs.add_summarize_only_argument(parser)
     args = parser.parse_args()
     unknown = set(args.references.split(",")) - set(LIBRARIES[1:])
     if unknown:
         parser.error(f"--references: unknown library {', '.join(sorted(unknown))}; use diffrax or torchdiffeq")
-    if args.rounds < 1:
-        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    alternating_runs.check_rounds(parser, args)
     return args
 
 
@@ -103,45 +93,11 @@ def commands(args):
     return [(label, command) for label, command in sides if label in wanted]
 
 
-def run_to_file(command, path):
-    sys.stderr.write(f"== {' '.join(command)} > {path}\n")
-    with open(path, "w") as output:
-        completed = subprocess.run(command, stdout=output)
-    if completed.returncode != 0:
-        sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
-
-
-def run_rounds(args):
-    os.makedirs(args.output_dir, exist_ok=True)
-    sides = commands(args)
-    for index in range(args.rounds):
-        shift = index % len(sides)
-        for label, command in sides[shift:] + sides[:shift]:
-            run_to_file(command, os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl"))
-
-
 def load_records(output_dir):
     """Return {(name, size, library): [record of each run]}."""
-    table = {}
-    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
-    if not paths:
-        sys.exit(f"error: no round*-*.jsonl files in {output_dir}")
-    for path in paths:
-        with open(path) as handle:
-            for line in handle:
-                line = line.strip()
-                if not line.startswith("{"):
-                    continue
-                record = json.loads(line)
-                record["_round"] = os.path.basename(path).split("-")[0]
-                key = (record["name"], record["size"], record["library"])
-                table.setdefault(key, []).append(record)
-    return table
-
-
-def median_of(records, field):
-    values = [record[field] for record in records if record.get(field) is not None]
-    return statistics.median(values) if values else None
+    return alternating_runs.load_round_records(
+        output_dir, key=lambda record: (record["name"], record["size"], record["library"])
+    )
 
 
 def format_ms(value):
@@ -160,16 +116,14 @@ def format_nfe(records):
     record = records[-1]
     if "nfe" in record and "nfe_forward" not in record:
         return str(record["nfe"])
-    forward = median_of(records, "nfe_forward")
-    backward = median_of(records, "nfe_backward")
+    forward = alternating_runs.median_of(records, "nfe_forward")
+    backward = alternating_runs.median_of(records, "nfe_backward")
     return f"{forward:g} / {backward:g}"
 
 
-def round_ratios(table, name, size, library):
+def round_ratio_range(table, name, size, library):
     """Return the range of swift / library over the rounds that ran both, as text."""
-    swift = {record["_round"]: record["median_ms"] for record in table.get((name, size, SWIFT), [])}
-    other = {record["_round"]: record["median_ms"] for record in table.get((name, size, library), [])}
-    ratios = [swift[index] / other[index] for index in swift if index in other]
+    ratios = alternating_runs.round_ratios(table, (name, size, SWIFT), (name, size, library))
     if not ratios:
         return "—"
     return f"{min(ratios):.2f} to {max(ratios):.2f}"
@@ -190,11 +144,11 @@ def summarize(output_dir, workloads):
         nfes = {}
         for library in LIBRARIES:
             records = table.get((name, size, library), [])
-            medians[library] = median_of(records, "median_ms")
+            medians[library] = alternating_runs.median_of(records, "median_ms")
             nfes[library] = format_nfe(records)
         swift = medians[SWIFT]
-        swift_cpu = median_of(table.get((name, size, SWIFT), []), "cpu_median_ms")
-        per_round = round_ratios(table, name, size, "diffrax")
+        swift_cpu = alternating_runs.median_of(table.get((name, size, SWIFT), []), "cpu_median_ms")
+        per_round = round_ratio_range(table, name, size, "diffrax")
 
         def ratio(other):
             if swift is None or other is None:
@@ -216,8 +170,8 @@ def summarize(output_dir, workloads):
         for name, size in extra:
             records = table[(name, size, SWIFT)]
             print(
-                f"| {name} | {size} | {format_ms(median_of(records, 'median_ms'))} | "
-                f"{format_ms(median_of(records, 'cpu_median_ms'))} |"
+                f"| {name} | {size} | {format_ms(alternating_runs.median_of(records, 'median_ms'))} | "
+                f"{format_ms(alternating_runs.median_of(records, 'cpu_median_ms'))} |"
             )
 
 
@@ -243,7 +197,7 @@ def summarize(output_dir, workloads):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(args)
+        alternating_runs.run_rounds(commands(args), args.rounds, args.output_dir)
     summarize(args.output_dir, SUITES[args.suite]["workloads"])
 
 

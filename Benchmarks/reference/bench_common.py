@@ -155,3 +155,66 @@ def log(message):
     """Write a progress message to stderr, keeping stdout pure JSON lines."""
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+class TrainingTimes:
+    """Wall and process CPU times, losses and counts of the timed training iterations."""
+
+    def __init__(self):
+        self.samples = []
+        self.cpu_samples = []
+        self.losses = []
+        # The (loss, *counts) tuple of iteration 0, a warm-up one unless warmup is 0.
+        self.first = None
+        # The counts tuple of every timed iteration.
+        self.counts = []
+
+    def counts_at(self, position):
+        """Return the count at `position` of every timed iteration."""
+        return [counts[position] for counts in self.counts]
+
+
+def time_training_iterations(step, warmup, repeats):
+    """Call `step(index)` for `warmup + repeats` iterations and time the last `repeats`.
+
+    `step` trains one iteration and returns a tuple (loss, *counts), such as
+    (loss, forward NFE, backward NFE). Training continues across the warm-up
+    and the timed iterations. The CPU time is time.process_time(), every
+    thread of the process, so it includes threads that spin while waiting.
+    """
+    times = TrainingTimes()
+    for index in range(warmup + repeats):
+        start_cpu = time.process_time()
+        start = time.perf_counter()
+        result = step(index)
+        elapsed = time.perf_counter() - start
+        elapsed_cpu = time.process_time() - start_cpu
+        times.losses.append(result[0])
+        if index == 0:
+            times.first = result
+        if index >= warmup:
+            times.samples.append(elapsed)
+            times.cpu_samples.append(elapsed_cpu)
+            times.counts.append(tuple(result[1:]))
+    return times
+
+
+def add_counted_nfe_fields(record, times, note, total=True):
+    """Add the NFE fields of a training record whose step returns (loss, forward, backward).
+
+    The fields are the medians and ranges of the forward and backward counts
+    (and their sum `nfe` when `total`), `nfe_note`, iteration 0's loss and
+    counts, and the last loss, in the field order of the existing result files.
+    """
+    forward_counts = times.counts_at(0)
+    backward_counts = times.counts_at(1)
+    record["nfe_forward"] = median(forward_counts)
+    record["nfe_backward"] = median(backward_counts)
+    if total:
+        record["nfe"] = record["nfe_forward"] + record["nfe_backward"]
+    record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
+    record["nfe_backward_range"] = [min(backward_counts), max(backward_counts)]
+    record["nfe_note"] = note
+    record["loss_iter0"], record["nfe_forward_iter0"], record["nfe_backward_iter0"] = times.first
+    record["loss_last"] = times.losses[-1]
+

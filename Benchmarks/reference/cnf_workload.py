@@ -59,6 +59,21 @@ def make_hypernetwork():
     ]
 
 
+def split_hypernetwork_output(values):
+    """Split the flat hypernetwork output into W [M, d], U [M, d], the gate [M, d] and B [M].
+
+    `values` is a torch tensor or a jax array of 3 * WIDTH * DIMENSION + WIDTH
+    entries. The caller gates U by the sigmoid of the gate.
+    """
+    block = WIDTH * DIMENSION
+    shape = (WIDTH, DIMENSION)
+    w = values[:block].reshape(shape)
+    u = values[block : 2 * block].reshape(shape)
+    gate = values[2 * block : 3 * block].reshape(shape)
+    b = values[3 * block :]
+    return w, u, gate, b
+
+
 def two_circles(count, generator):
     """Return `count` Float32 points [count, 2] on two circles, drawn from a numpy Generator.
 

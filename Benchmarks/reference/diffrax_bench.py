@@ -104,6 +104,57 @@ def compile_timed(fn, *example_args):
     return compiled, time.perf_counter() - start
 
 
+def time_compiled_training(compiled, parameters, optimizer_state, data_for_iteration, warmup, repeats):
+    """Time the training steps `compiled(parameters, optimizer_state, *data)` with bench_common.
+
+    `data_for_iteration(index)` returns the data arguments of iteration `index`,
+    and the step returns (parameters, optimizer_state, loss, num_steps). The
+    timed step includes jax.block_until_ready, so asynchronous dispatch cannot
+    hide its work. Returns a bench_common.TrainingTimes whose counts are (num_steps,).
+    """
+    state = [parameters, optimizer_state]
+
+    def step(index):
+        state[0], state[1], loss, num_steps = jax.block_until_ready(
+            compiled(state[0], state[1], *data_for_iteration(index))
+        )
+        return float(loss), int(num_steps)
+
+    return bench_common.time_training_iterations(step, warmup, repeats)
+
+
+NFE_NOTE = (
+    "nfe_forward = 6 * num_steps + 1 from solution.stats, median over the timed iterations; "
+    "nfe_backward is counted with jax.debug.callback at the initial weights only"
+)
+
+
+def add_nfe_fields(record, timing, forward_nfe_iter0, backward_nfe_iter0, total, steps_median, note=NFE_NOTE):
+    """Add the NFE fields of a training record from `time_compiled_training`'s step counts.
+
+    diffrax's solution.stats do not cover the backward pass, so the forward NFE
+    comes from the step counts, and the backward NFE is the count at the initial
+    weights, `backward_nfe_iter0`. `total` adds the sum `nfe` and `steps_median`
+    adds `num_steps_forward`, the two fields that differ between the scripts.
+    The field order is that of the existing result files.
+    """
+    step_counts = timing.counts_at(0)
+    forward_counts = [nfe_from_steps(steps) for steps in step_counts]
+    record["nfe_forward"] = bench_common.median(forward_counts)
+    record["nfe_backward"] = backward_nfe_iter0
+    if total:
+        record["nfe"] = record["nfe_forward"] + record["nfe_backward"]
+    record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
+    if steps_median:
+        record["num_steps_forward"] = bench_common.median(step_counts)
+    record["nfe_note"] = note
+    record["loss_iter0"] = timing.losses[0]
+    record["nfe_forward_iter0"] = forward_nfe_iter0
+    record["nfe_forward_iter0_from_steps"] = nfe_from_steps(timing.first[1])
+    record["nfe_backward_iter0"] = backward_nfe_iter0
+    record["loss_last"] = timing.losses[-1]
+
+
 # NOTE: in diffrax 0.7.2, dt0=None does not run the evaluation-based initial
 # step selection that torchdiffeq uses. diffeqsolve wraps the term in a
 # WrapTerm, the selection only handles a bare ODETerm, and so the first step
@@ -252,41 +303,22 @@ def bench_spiral_training(args):
         forward_nfe_iter0, backward_nfe_iter0 = count_spiral_evaluations(adjoint, optimizer, layers, data)
 
         compiled, compile_s = compile_timed(make_train_step(adjoint, optimizer), layers, optimizer_state, *data)
-        samples = []
-        step_counts = []
-        losses = []
-        for index in range(warmup + repeats):
-            start = time.perf_counter()
-            layers, optimizer_state, loss, num_steps = jax.block_until_ready(
-                compiled(layers, optimizer_state, *data)
-            )
-            elapsed = time.perf_counter() - start
-            losses.append(float(loss))
-            if index == 0:
-                steps_iter0 = int(num_steps)
-            if index >= warmup:
-                samples.append(elapsed)
-                step_counts.append(int(num_steps))
+        timing = time_compiled_training(compiled, layers, optimizer_state, lambda index: data, warmup, repeats)
 
-        record = base_record(name, workloads.SPIRAL_BATCH_SIZE, samples, f"Dopri5, PIDController, {method}, jit")
+        record = base_record(
+            name, workloads.SPIRAL_BATCH_SIZE, timing.samples, f"Dopri5, PIDController, {method}, jit"
+        )
         record["compile_s"] = compile_s
         record["warmup"] = warmup
-        forward_counts = [nfe_from_steps(steps) for steps in step_counts]
-        record["nfe_forward"] = bench_common.median(forward_counts)
-        record["nfe_backward"] = backward_nfe_iter0
-        record["nfe"] = record["nfe_forward"] + record["nfe_backward"]
-        record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
-        record["num_steps_forward"] = bench_common.median(step_counts)
-        record["nfe_note"] = (
-            "nfe_forward = 6 * num_steps + 1 from solution.stats, median over the timed iterations; "
-            "nfe_backward is counted with jax.debug.callback at the initial weights only, because "
-            "the stats do not cover the backward pass"
+        add_nfe_fields(
+            record,
+            timing,
+            forward_nfe_iter0,
+            backward_nfe_iter0,
+            total=True,
+            steps_median=True,
+            note=NFE_NOTE + ", because the stats do not cover the backward pass",
         )
-        record["loss_iter0"] = losses[0]
-        record["nfe_forward_iter0"] = forward_nfe_iter0
-        record["nfe_forward_iter0_from_steps"] = nfe_from_steps(steps_iter0)
-        record["nfe_backward_iter0"] = backward_nfe_iter0
-        record["loss_last"] = losses[-1]
         record["rtol"] = workloads.SPIRAL_RTOL
         record["atol"] = workloads.SPIRAL_ATOL
         bench_common.emit(record)

@@ -16,9 +16,6 @@ import os
 os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import importlib.metadata  # noqa: E402
-import time  # noqa: E402
-
 import diffrax  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -26,7 +23,8 @@ import optax  # noqa: E402
 
 import bench_common  # noqa: E402
 import cnf_workload  # noqa: E402
-from diffrax_bench import EvaluationCounter, compile_timed, library_fields, nfe_from_steps  # noqa: E402
+from diffrax_bench import EvaluationCounter, add_nfe_fields, base_record, compile_timed  # noqa: E402
+from diffrax_bench import time_compiled_training  # noqa: E402
 
 
 def unit_parameters(layers, t):
@@ -36,13 +34,7 @@ def unit_parameters(layers, t):
         hidden = hidden @ weight.T + bias
         if index < len(layers) - 1:
             hidden = jnp.tanh(hidden)
-    values = hidden.reshape(-1)
-    block = cnf_workload.WIDTH * cnf_workload.DIMENSION
-    shape = (cnf_workload.WIDTH, cnf_workload.DIMENSION)
-    w = values[:block].reshape(shape)
-    u = values[block : 2 * block].reshape(shape)
-    gate = values[2 * block : 3 * block].reshape(shape)
-    b = values[3 * block :]
+    w, u, gate, b = cnf_workload.split_hypernetwork_output(hidden.reshape(-1))
     return w, u * jax.nn.sigmoid(gate), b
 
 
@@ -151,48 +143,26 @@ def main():
         forward_nfe_iter0, backward_nfe_iter0 = count_evaluations(adjoint, optimizer, layers, batches[0])
         compiled, compile_s = compile_timed(make_train_step(adjoint, optimizer), layers, optimizer_state, batches[0])
 
-        samples = []
-        step_counts = []
-        losses = []
-        for index in range(warmup + repeats):
-            batch = batches[index % len(batches)]
-            start = time.perf_counter()
-            layers, optimizer_state, loss, num_steps = jax.block_until_ready(compiled(layers, optimizer_state, batch))
-            elapsed = time.perf_counter() - start
-            losses.append(float(loss))
-            if index == 0:
-                steps_iter0 = int(num_steps)
-            if index >= warmup:
-                samples.append(elapsed)
-                step_counts.append(int(num_steps))
+        timing = time_compiled_training(
+            compiled, layers, optimizer_state, lambda index: (batches[index % len(batches)],), warmup, repeats
+        )
 
-        record = {"name": name, "size": cnf_workload.BATCH_SIZE}
-        record.update(bench_common.summarize_seconds(samples))
-        record.update(library_fields())
-        record["method"] = f"Dopri5, PIDController, {method}, exact trace by jvp, optax.adam, jit"
-        record.update(bench_common.machine_fields())
+        record = base_record(
+            name,
+            cnf_workload.BATCH_SIZE,
+            timing.samples,
+            f"Dopri5, PIDController, {method}, exact trace by jvp, optax.adam, jit",
+        )
         record["compile_s"] = compile_s
         record["warmup"] = warmup
-        forward_counts = [nfe_from_steps(steps) for steps in step_counts]
-        record["nfe_forward"] = bench_common.median(forward_counts)
-        record["nfe_backward"] = backward_nfe_iter0
-        record["nfe"] = record["nfe_forward"] + record["nfe_backward"]
-        record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
-        record["nfe_note"] = (
-            "nfe_forward = 6 * num_steps + 1 from solution.stats, median over the timed iterations; "
-            "nfe_backward is counted with jax.debug.callback at the initial weights only"
-        )
-        record["loss_iter0"] = losses[0]
-        record["nfe_forward_iter0"] = forward_nfe_iter0
-        record["nfe_forward_iter0_from_steps"] = nfe_from_steps(steps_iter0)
-        record["nfe_backward_iter0"] = backward_nfe_iter0
-        record["loss_last"] = losses[-1]
+        add_nfe_fields(record, timing, forward_nfe_iter0, backward_nfe_iter0, total=True, steps_median=False)
         record["rtol"] = cnf_workload.RTOL
         record["atol"] = cnf_workload.ATOL
         bench_common.emit(record)
         bench_common.log(
             f"{name}: {record['median_ms']:.1f} ms, nfe forward {record['nfe_forward']} "
-            f"backward {record['nfe_backward']}, loss at iteration 0 {losses[0]:.6f}, compile {compile_s:.1f} s"
+            f"backward {record['nfe_backward']}, loss at iteration 0 {record['loss_iter0']:.6f}, "
+            f"compile {compile_s:.1f} s"
         )
 
 

@@ -24,8 +24,6 @@ XLA_FLAGS = (
 os.environ["XLA_FLAGS"] = XLA_FLAGS
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import time  # noqa: E402
-
 import diffrax  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -33,7 +31,8 @@ import optax  # noqa: E402
 
 import bench_common  # noqa: E402
 import latent_workload  # noqa: E402
-from diffrax_bench import EvaluationCounter, base_record, compile_timed, nfe_from_steps  # noqa: E402
+from diffrax_bench import EvaluationCounter, add_nfe_fields, base_record, compile_timed  # noqa: E402
+from diffrax_bench import time_compiled_training  # noqa: E402
 
 os.environ["XLA_FLAGS"] = XLA_FLAGS
 
@@ -169,52 +168,23 @@ def bench_latent_training(args):
         compiled, compile_s = compile_timed(
             make_train_step(description, adjoint, optimizer), parameters, optimizer_state, *data
         )
-        samples = []
-        cpu_samples = []
-        step_counts = []
-        losses = []
-        for index in range(warmup + repeats):
-            start_cpu = time.process_time()
-            start = time.perf_counter()
-            parameters, optimizer_state, loss, num_steps = jax.block_until_ready(
-                compiled(parameters, optimizer_state, *data)
-            )
-            elapsed = time.perf_counter() - start
-            elapsed_cpu = time.process_time() - start_cpu
-            losses.append(float(loss))
-            if index == 0:
-                steps_iter0 = int(num_steps)
-            if index >= warmup:
-                samples.append(elapsed)
-                cpu_samples.append(elapsed_cpu)
-                step_counts.append(int(num_steps))
+        timing = time_compiled_training(compiled, parameters, optimizer_state, lambda index: data, warmup, repeats)
 
-        record = base_record(name, description["spiral_count"], samples, f"Dopri5, PIDController, {method}, jit")
+        record = base_record(
+            name, description["spiral_count"], timing.samples, f"Dopri5, PIDController, {method}, jit"
+        )
         record["threads"] = THREADS
         record["compile_s"] = compile_s
         record["warmup"] = warmup
         # CPU time of every thread of the process, so it includes threads that spin while waiting.
-        record["process_cpu_median_ms"] = bench_common.percentile(cpu_samples, 0.5) * 1e3
-        forward_counts = [nfe_from_steps(steps) for steps in step_counts]
-        record["nfe_forward"] = bench_common.median(forward_counts)
-        record["nfe_backward"] = backward_nfe_iter0
-        record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
-        record["num_steps_forward"] = bench_common.median(step_counts)
-        record["nfe_note"] = (
-            "nfe_forward = 6 * num_steps + 1 from solution.stats, median over the timed iterations; "
-            "nfe_backward is counted with jax.debug.callback at the initial weights only"
-        )
-        record["loss_iter0"] = losses[0]
-        record["nfe_forward_iter0"] = forward_nfe_iter0
-        record["nfe_forward_iter0_from_steps"] = nfe_from_steps(steps_iter0)
-        record["nfe_backward_iter0"] = backward_nfe_iter0
-        record["loss_last"] = losses[-1]
+        record["process_cpu_median_ms"] = bench_common.percentile(timing.cpu_samples, 0.5) * 1e3
+        add_nfe_fields(record, timing, forward_nfe_iter0, backward_nfe_iter0, total=False, steps_median=True)
         record["rtol"] = description["rtol"]
         record["atol"] = description["atol"]
         bench_common.emit(record)
         bench_common.log(
             f"{name}: {record['median_ms']:.1f} ms, nfe forward {record['nfe_forward']} "
-            f"backward {record['nfe_backward']}, loss0 {losses[0]:.4f}, compile {compile_s:.1f} s"
+            f"backward {record['nfe_backward']}, loss0 {record['loss_iter0']:.4f}, compile {compile_s:.1f} s"
         )
 
 

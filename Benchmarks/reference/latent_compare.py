@@ -16,12 +16,10 @@ Uses only the standard library. Build the Swift benchmark first
 """
 
 import argparse
-import glob
-import json
 import os
 import statistics
-import subprocess
-import sys
+
+import alternating_runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(os.path.dirname(HERE))
@@ -32,20 +30,9 @@ ROWS = ["latent_train_direct", "latent_train_adjoint", "latent_train_adjoint_sem
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    alternating_runs.add_round_arguments(parser, rounds=3)
     parser.add_argument("--repeats", type=int, default=None, help="timed iterations per row, passed to every program")
-    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
-
-    parser.add_argument(
-        "--bench",
-        default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
-        help="path of the release neuralode-bench executable",
-    )
-    parser.add_argument(
-        "--python",
-        default=os.path.join(REPOSITORY, ".venv-bench", "bin", "python"),
-        help="python of the reference environment",
-    )
+    alternating_runs.add_program_arguments(parser, REPOSITORY)
     parser.add_argument("--quick", action="store_true", help="pass --quick to every program")
     parser.add_argument(
         "--threads", type=int, default=2, help="threads of every library, through LATENT_THREADS (default 2)"
@@ -53,11 +40,10 @@ def parse_args():
     parser.add_argument(
         "--torchdiffeq-filter", default="", help="pass --filter to torchdiffeq_latent.py only (its adjoint rows are slow)"
     )
-    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+    alternating_runs.add_summarize_only_argument(parser)
 
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    alternating_runs.check_rounds(parser, args)
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.repeats is not None and args.repeats < 1:
@@ -79,40 +65,13 @@ def commands(args):
     ]
 
 
-def run_rounds(args):
-    os.makedirs(args.output_dir, exist_ok=True)
-    sides = commands(args)
-    environment = dict(os.environ, LATENT_THREADS=str(args.threads))
-    for index in range(args.rounds):
-        shift = index % len(sides)
-        for label, command in sides[shift:] + sides[:shift]:
-            path = os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl")
-            sys.stderr.write(f"== {' '.join(command)} > {path}\n")
-            with open(path, "w") as output:
-                completed = subprocess.run(command, stdout=output, env=environment)
-            if completed.returncode != 0:
-                sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
-
-
 def load_records(output_dir):
     """Return {(name, library): [record of each run]}."""
-    table = {}
-    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
-    if not paths:
-        sys.exit(f"error: no round*-*.jsonl files in {output_dir}; run without --summarize-only first")
-    for path in paths:
-        with open(path) as handle:
-            for line in handle:
-                line = line.strip()
-                if line.startswith("{"):
-                    record = json.loads(line)
-                    table.setdefault((record["name"], record["library"]), []).append(record)
-    return table
-
-
-def median_of(records, field):
-    values = [record[field] for record in records if record.get(field) is not None]
-    return statistics.median(values) if values else None
+    return alternating_runs.load_round_records(
+        output_dir,
+        key=lambda record: (record["name"], record["library"]),
+        missing_hint="; run without --summarize-only first",
+    )
 
 
 def format_ms(value):
@@ -142,12 +101,12 @@ def summarize(output_dir):
                 continue
             run_medians = [record["median_ms"] for record in records]
             medians[(name, library)] = statistics.median(run_medians)
-            forward = median_of(records, "nfe_forward")
-            backward = median_of(records, "nfe_backward")
+            forward = alternating_runs.median_of(records, "nfe_forward")
+            backward = alternating_runs.median_of(records, "nfe_backward")
             losses = sorted({f"{record['loss_iter0']:.3f}" for record in records})
             load = [record.get("loadavg_1m") for record in records]
             threads = sorted({record.get("blas_threads", record.get("threads")) for record in records})
-            cpu = median_of(records, "process_cpu_median_ms")
+            cpu = alternating_runs.median_of(records, "process_cpu_median_ms")
             print(
                 f"| {name} | {library} ({', '.join(map(str, threads))} threads) | {format_ms(medians[(name, library)])} | "
                 f"{format_ms(min(run_medians))}–{format_ms(max(run_medians))} | {format_ms(cpu)} | "
@@ -171,7 +130,8 @@ def summarize(output_dir):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(args)
+        environment = dict(os.environ, LATENT_THREADS=str(args.threads))
+        alternating_runs.run_rounds(commands(args), args.rounds, args.output_dir, environment)
     summarize(args.output_dir)
 
 

@@ -19,12 +19,11 @@ swift build -c release --product neuralode-bench.
 """
 
 import argparse
-import glob
-import json
 import os
 import statistics
-import subprocess
 import sys
+
+import alternating_runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPOSITORY = os.path.dirname(os.path.dirname(HERE))
@@ -36,8 +35,7 @@ MODELS = ["resnet", "rknet", "odenet_seminorm", "odenet_fullnorm"]
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="folder with the MNIST training files (needed unless --summarize-only)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
-    parser.add_argument("--output-dir", required=True, help="folder for the JSON lines of every run")
+    alternating_runs.add_round_arguments(parser, rounds=3)
     parser.add_argument("--threads", type=int, default=2, help="OMP_NUM_THREADS and torch threads (default 2)")
     parser.add_argument(
         "--wait-policy",
@@ -46,16 +44,10 @@ def parse_args():
     )
     parser.add_argument("--repeats", type=int, default=None, help="timed steps per model and run (default 10)")
     parser.add_argument("--filter", default="", help="only the models whose record name contains this substring")
-    parser.add_argument(
-        "--bench",
-        default=os.path.join(REPOSITORY, ".build", "release", "neuralode-bench"),
-        help="path of the release neuralode-bench executable",
-    )
-    parser.add_argument("--python", default=sys.executable, help="python of the reference environment")
-    parser.add_argument("--summarize-only", action="store_true", help="only read the runs in --output-dir")
+    alternating_runs.add_program_arguments(parser, REPOSITORY, python=sys.executable)
+    alternating_runs.add_summarize_only_argument(parser)
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    alternating_runs.check_rounds(parser, args)
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     if not args.summarize_only and not args.data:
@@ -75,59 +67,35 @@ def commands(args):
     return [(SWIFT, swift), (TORCH, torch)]
 
 
-def run_rounds(args):
-    os.makedirs(args.output_dir, exist_ok=True)
+def run_environment(args):
+    """Return the environment of both programs: OMP_NUM_THREADS, and OMP_WAIT_POLICY unless empty."""
     environment = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
     if args.wait_policy:
         environment["OMP_WAIT_POLICY"] = args.wait_policy
     else:
         environment.pop("OMP_WAIT_POLICY", None)
-    sides = commands(args)
-    for index in range(args.rounds):
-        order = sides if index % 2 == 0 else sides[::-1]
-        for label, command in order:
-            path = os.path.join(args.output_dir, f"round{index + 1}-{label}.jsonl")
-            sys.stderr.write(f"== {' '.join(command)} > {path}\n")
-            with open(path, "w") as output:
-                completed = subprocess.run(command, stdout=output, env=environment)
-            if completed.returncode != 0:
-                sys.exit(f"error: {command[0]} exited with status {completed.returncode}; its output is in {path}")
+    return environment
 
 
 def load_records(output_dir):
-    """Return {(name, library): [record of each run]}, each record tagged with its round."""
-    table = {}
-    paths = sorted(glob.glob(os.path.join(output_dir, "round*-*.jsonl")))
-    if not paths:
-        sys.exit(f"error: no round*-*.jsonl files in {output_dir}")
-    for path in paths:
-        with open(path) as handle:
-            for line in handle:
-                if not line.startswith("{"):
-                    continue
-                record = json.loads(line)
-                if not record["name"].startswith("mnist_train_"):
-                    continue
-                record["_round"] = os.path.basename(path).split("-")[0]
-                table.setdefault((record["name"], record["library"]), []).append(record)
-    return table
-
-
-def median_of(records, field):
-    values = [record[field] for record in records if record.get(field) is not None]
-    return statistics.median(values) if values else None
+    """Return {(name, library): [record of each run]} of the mnist_train_* rows, each tagged with its round."""
+    return alternating_runs.load_round_records(
+        output_dir,
+        key=lambda record: (record["name"], record["library"]),
+        keep=lambda record: record["name"].startswith("mnist_train_"),
+    )
 
 
 def describe(records):
     """Return (median ms, process CPU ms, 'forward / backward' NFE, loss at step 0, step-0 NFE) of one library's runs."""
     if not records:
         return None, None, "—", "—", "—"
-    forward = median_of(records, "nfe_forward")
-    backward = median_of(records, "nfe_backward")
+    forward = alternating_runs.median_of(records, "nfe_forward")
+    backward = alternating_runs.median_of(records, "nfe_backward")
     first = records[0]
     return (
-        median_of(records, "median_ms"),
-        median_of(records, "process_cpu_median_ms"),
+        alternating_runs.median_of(records, "median_ms"),
+        alternating_runs.median_of(records, "process_cpu_median_ms"),
         f"{forward:g} / {backward:g}",
         f"{first['loss_step0']:.6f}",
         f"{first['nfe_forward_step0']} / {first['nfe_backward_step0']}",
@@ -159,9 +127,7 @@ def summarize(output_dir):
             continue
         swift_ms, swift_cpu, swift_nfe, swift_loss, swift_first = describe(swift_records)
         torch_ms, torch_cpu, torch_nfe, torch_loss, torch_first = describe(torch_records)
-        swift_by_round = {record["_round"]: record["median_ms"] for record in swift_records}
-        torch_by_round = {record["_round"]: record["median_ms"] for record in torch_records}
-        ratios = [swift_by_round[key] / torch_by_round[key] for key in swift_by_round if key in torch_by_round]
+        ratios = alternating_runs.round_ratios(table, (name, SWIFT), (name, TORCH))
         per_round = f"{min(ratios):.2f} to {max(ratios):.2f}" if ratios else "—"
         ratio = f"{swift_ms / torch_ms:.2f}" if swift_ms and torch_ms else "—"
         cpu_ratio = f"{swift_cpu / torch_cpu:.2f}" if swift_cpu and torch_cpu else "—"
@@ -179,7 +145,7 @@ def format_ms(value):
 def main():
     args = parse_args()
     if not args.summarize_only:
-        run_rounds(args)
+        alternating_runs.run_rounds(commands(args), args.rounds, args.output_dir, run_environment(args))
     summarize(args.output_dir)
 
 

@@ -1,7 +1,6 @@
 """Time torchdiffeq dopri5 on an MLP vector field and on one training step of the spiral demo."""
 
 import importlib.metadata
-import time
 
 import torch
 import torchdiffeq
@@ -117,34 +116,16 @@ def bench_spiral_training(args):
             optimizer.step()
             return float(loss.detach()), forward_nfe, backward_nfe
 
-        samples = []
-        forward_counts = []
-        backward_counts = []
-        losses = []
-        for index in range(warmup + repeats):
-            start = time.perf_counter()
-            loss, forward_nfe, backward_nfe = train_step()
-            elapsed = time.perf_counter() - start
-            losses.append(loss)
-            if index == 0:
-                first = (loss, forward_nfe, backward_nfe)
-            if index >= warmup:
-                samples.append(elapsed)
-                forward_counts.append(forward_nfe)
-                backward_counts.append(backward_nfe)
-        record = base_record(name, workloads.SPIRAL_BATCH_SIZE, samples, method)
+        timing = bench_common.time_training_iterations(lambda index: train_step(), warmup, repeats)
+        record = base_record(name, workloads.SPIRAL_BATCH_SIZE, timing.samples, method)
         record["warmup"] = warmup
-        record["nfe_forward"] = bench_common.median(forward_counts)
-        record["nfe_backward"] = bench_common.median(backward_counts)
-        record["nfe"] = record["nfe_forward"] + record["nfe_backward"]
-        record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
-        record["nfe_backward_range"] = [min(backward_counts), max(backward_counts)]
-        record["nfe_note"] = (
+        bench_common.add_counted_nfe_fields(
+            record,
+            timing,
             "medians over the timed iterations of counted vector-field calls; backward counts "
-            "the calls made during loss.backward(), which is 0 for direct backprop"
+            "the calls made during loss.backward(), which is 0 for direct backprop",
+            total=True,
         )
-        record["loss_iter0"], record["nfe_forward_iter0"], record["nfe_backward_iter0"] = first
-        record["loss_last"] = losses[-1]
         record["rtol"] = workloads.SPIRAL_RTOL
         record["atol"] = workloads.SPIRAL_ATOL
         bench_common.emit(record)

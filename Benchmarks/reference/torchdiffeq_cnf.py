@@ -13,10 +13,8 @@ this package and diffrax do. cnf_train_adjoint_mixed_norm uses torchdiffeq's
 default for a tuple state, the larger of the RMS norms of z and of delta.
 """
 
-import importlib.metadata
 import math
 import os
-import time
 
 import torch
 import torchdiffeq
@@ -24,6 +22,7 @@ from torch import nn
 
 import bench_common
 import cnf_workload
+from torchdiffeq_bench import base_record
 
 VARIANTS = [
     ("cnf_train_adjoint", "rms", "odeint_adjoint dopri5, RMS norm over (z, delta), exact trace by autograd, Adam"),
@@ -56,13 +55,7 @@ class PlanarCNF(nn.Module):
             hidden = layer(hidden)
             if index < len(self.layers) - 1:
                 hidden = torch.tanh(hidden)
-        values = hidden.reshape(-1)
-        block = cnf_workload.WIDTH * cnf_workload.DIMENSION
-        shape = (cnf_workload.WIDTH, cnf_workload.DIMENSION)
-        w = values[:block].reshape(shape)
-        u = values[block : 2 * block].reshape(shape)
-        gate = values[2 * block : 3 * block].reshape(shape)
-        b = values[3 * block :]
+        w, u, gate, b = cnf_workload.split_hypernetwork_output(hidden.reshape(-1))
         return w, u * torch.sigmoid(gate), b
 
     def forward(self, t, state):
@@ -126,45 +119,21 @@ def run_variant(args, name, norm, method, layers, batches):
         optimizer.step()
         return float(loss.detach()), forward_nfe, backward_nfe
 
-    samples = []
-    forward_counts = []
-    backward_counts = []
-    losses = []
-    for index in range(warmup + repeats):
-        batch = batches[index % len(batches)]
-        start = time.perf_counter()
-        loss, forward_nfe, backward_nfe = train_step(batch)
-        elapsed = time.perf_counter() - start
-        losses.append(loss)
-        if index == 0:
-            first = (loss, forward_nfe, backward_nfe)
-        if index >= warmup:
-            samples.append(elapsed)
-            forward_counts.append(forward_nfe)
-            backward_counts.append(backward_nfe)
+    timing = bench_common.time_training_iterations(
+        lambda index: train_step(batches[index % len(batches)]), warmup, repeats
+    )
 
-    record = {"name": name, "size": cnf_workload.BATCH_SIZE}
-    record.update(bench_common.summarize_seconds(samples))
-    record["library"] = "torchdiffeq"
-    record["library_version"] = importlib.metadata.version("torchdiffeq")
-    record["torch_version"] = torch.__version__
-    record["method"] = method
-    record.update(bench_common.machine_fields())
+    record = base_record(name, cnf_workload.BATCH_SIZE, timing.samples, method)
     record["warmup"] = warmup
-    record["nfe_forward"] = bench_common.median(forward_counts)
-    record["nfe_backward"] = bench_common.median(backward_counts)
-    record["nfe"] = record["nfe_forward"] + record["nfe_backward"]
-    record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
-    record["nfe_backward_range"] = [min(backward_counts), max(backward_counts)]
-    record["nfe_note"] = "medians over the timed iterations of counted calls of the dynamics"
-    record["loss_iter0"], record["nfe_forward_iter0"], record["nfe_backward_iter0"] = first
-    record["loss_last"] = losses[-1]
+    bench_common.add_counted_nfe_fields(
+        record, timing, "medians over the timed iterations of counted calls of the dynamics", total=True
+    )
     record["rtol"] = cnf_workload.RTOL
     record["atol"] = cnf_workload.ATOL
     bench_common.emit(record)
     bench_common.log(
         f"{name}: {record['median_ms']:.1f} ms, nfe forward {record['nfe_forward']} "
-        f"backward {record['nfe_backward']}, loss at iteration 0 {first[0]:.6f}"
+        f"backward {record['nfe_backward']}, loss at iteration 0 {record['loss_iter0']:.6f}"
     )
 
 

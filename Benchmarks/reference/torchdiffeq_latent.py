@@ -12,10 +12,8 @@ backpropagates and makes one Adam step. Rows:
 The environment variable LATENT_THREADS sets torch's thread count (default 2, as the other scripts).
 """
 
-import importlib.metadata
 import math
 import os
-import time
 
 import torch
 import torchdiffeq
@@ -23,6 +21,7 @@ from torch import nn
 
 import bench_common
 import latent_workload
+from torchdiffeq_bench import base_record
 
 
 class Dynamics(nn.Module):
@@ -130,52 +129,25 @@ def bench_latent_training(args):
             optimizer.step()
             return float(loss.detach()), forward_nfe, backward_nfe
 
-        samples = []
-        cpu_samples = []
-        forward_counts = []
-        backward_counts = []
-        losses = []
-        for index in range(warmup + repeats):
-            start_cpu = time.process_time()
-            start = time.perf_counter()
-            loss, forward_nfe, backward_nfe = train_step()
-            elapsed = time.perf_counter() - start
-            elapsed_cpu = time.process_time() - start_cpu
-            losses.append(loss)
-            if index == 0:
-                first = (loss, forward_nfe, backward_nfe)
-            if index >= warmup:
-                samples.append(elapsed)
-                cpu_samples.append(elapsed_cpu)
-                forward_counts.append(forward_nfe)
-                backward_counts.append(backward_nfe)
-        record = {"name": name, "size": description["spiral_count"]}
-        record.update(bench_common.summarize_seconds(samples))
-        record["library"] = "torchdiffeq"
-        record["library_version"] = importlib.metadata.version("torchdiffeq")
-        record["torch_version"] = torch.__version__
-        record["method"] = method
-        record.update(bench_common.machine_fields())
+        timing = bench_common.time_training_iterations(lambda index: train_step(), warmup, repeats)
+        record = base_record(name, description["spiral_count"], timing.samples, method)
         record["threads"] = torch.get_num_threads()
         record["warmup"] = warmup
         # CPU time of every thread of the process, so it includes threads that spin while waiting.
-        record["process_cpu_median_ms"] = bench_common.percentile(cpu_samples, 0.5) * 1e3
-        record["nfe_forward"] = bench_common.median(forward_counts)
-        record["nfe_backward"] = bench_common.median(backward_counts)
-        record["nfe_forward_range"] = [min(forward_counts), max(forward_counts)]
-        record["nfe_backward_range"] = [min(backward_counts), max(backward_counts)]
-        record["nfe_note"] = (
+        record["process_cpu_median_ms"] = bench_common.percentile(timing.cpu_samples, 0.5) * 1e3
+        bench_common.add_counted_nfe_fields(
+            record,
+            timing,
             "medians over the timed iterations of counted dynamics calls; backward counts the calls "
-            "made during loss.backward(), which is 0 for direct backprop"
+            "made during loss.backward(), which is 0 for direct backprop",
+            total=False,
         )
-        record["loss_iter0"], record["nfe_forward_iter0"], record["nfe_backward_iter0"] = first
-        record["loss_last"] = losses[-1]
         record["rtol"] = rtol
         record["atol"] = atol
         bench_common.emit(record)
         bench_common.log(
             f"{name}: {record['median_ms']:.1f} ms, nfe forward {record['nfe_forward']} "
-            f"backward {record['nfe_backward']}, loss0 {first[0]:.4f}"
+            f"backward {record['nfe_backward']}, loss0 {record['loss_iter0']:.4f}"
         )
 
 

@@ -33,11 +33,7 @@ struct LatentWorkload {
     /// The file in the source tree, found from this source file's path; the environment variable
     /// `NEURALODE_LATENT_WORKLOAD` overrides it.
     static var defaultPath: String {
-        if let path = ProcessInfo.processInfo.environment["NEURALODE_LATENT_WORKLOAD"] { return path }
-        let source = URL(fileURLWithPath: #filePath)
-        return source.deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .appendingPathComponent("Benchmarks/reference/latent_workload.json").path
+        referenceWorkloadPath(fileName: "latent_workload.json", environmentVariable: "NEURALODE_LATENT_WORKLOAD")
     }
 
     init(contentsOf path: String) throws {
@@ -237,58 +233,17 @@ private func runLatentBenchmarks(_ context: BenchmarkContext) {
     let repeats = context.repeatsOverride ?? (context.quick ? 5 : 20)
     for variant in variants where context.wants(variant.name) {
         let iteration = LatentIteration(workload: workload, gradient: variant.gradient)
-        var times = CallTimes(wall: [], cpu: [], callsPerSample: 1)
-        var forwardCounts: [Int] = []
-        var backwardCounts: [Int] = []
-        var processCPU: [Double] = []
-        var losses: [Double] = []
-        var first = (loss: 0.0, forward: 0, backward: 0)
-        for index in 0..<(warmup + repeats) {
-            let startProcessCPU = processCPUSeconds()
-            let startCPU = threadCPUSeconds()
-            let start = monotonicSeconds()
-            let result = iteration.run()
-            let elapsed = monotonicSeconds() - start
-            let elapsedCPU = threadCPUSeconds() - startCPU
-            let elapsedProcessCPU = processCPUSeconds() - startProcessCPU
-            losses.append(result.loss)
-            if index == 0 { first = result }
-            if index >= warmup {
-                times.wall.append(elapsed)
-                times.cpu.append(elapsedCPU)
-                processCPU.append(elapsedProcessCPU)
-                forwardCounts.append(result.forward)
-                backwardCounts.append(result.backward)
-            }
-        }
-        var record = BenchmarkRecord(name: variant.name, size: workload.spiralCount, samples: times.samples)
-        times.annotate(&record)
+        let times = timeTrainingIterations(warmup: warmup, repeats: repeats, iteration.run)
+        var record = times.makeRecord(name: variant.name, size: workload.spiralCount)
         record.add("method", .string(variant.method))
         record.add("warmup", .int(warmup))
         record.add("blas_threads", .int(threads))
         // As in the reference scripts: every thread, including OpenBLAS threads that spin while waiting.
-        record.add("process_cpu_median_ms", .double(TimingSamples(perCall: processCPU, loopCount: 1).median * 1e3))
-        record.add("nfe_forward", .double(medianOf(forwardCounts)))
-        record.add("nfe_backward", .double(medianOf(backwardCounts)))
-        record.add("nfe_forward_range", .string("\(forwardCounts.min()!)-\(forwardCounts.max()!)"))
-        record.add("nfe_backward_range", .string("\(backwardCounts.min()!)-\(backwardCounts.max()!)"))
-        record.add("loss_iter0", .double(first.loss))
-        record.add("nfe_forward_iter0", .int(first.forward))
-        record.add("nfe_backward_iter0", .int(first.backward))
-        record.add("loss_last", .double(losses[losses.count - 1]))
+        record.add("process_cpu_median_ms", .double(times.processCPUMedian * 1e3))
+        times.addEvaluations(to: &record, firstLabel: "iter0")
         record.add("rtol", .double(workload.relativeTolerance))
         record.add("atol", .double(workload.absoluteTolerance))
-        record.note =
-            "nfe fwd \(formatSignificant(medianOf(forwardCounts), digits: 3)) "
-            + "bwd \(formatSignificant(medianOf(backwardCounts), digits: 3)); "
-            + "iter0 \(first.forward)/\(first.backward), loss0 \(formatSignificant(first.loss, digits: 8))"
+        record.note = times.evaluationNote + ", loss0 \(formatSignificant(times.first.loss, digits: 8))"
         context.report(record)
     }
-}
-
-/// CPU time of every thread of the process in seconds, as Python's `time.process_time()`.
-private func processCPUSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }

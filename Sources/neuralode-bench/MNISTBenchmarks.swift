@@ -71,10 +71,7 @@ private struct MNISTWorkload {
     /// The file in the source tree, found from this source file's path; the environment
     /// variable `NEURALODE_MNIST_WORKLOAD` overrides it.
     static var defaultPath: String {
-        if let path = ProcessInfo.processInfo.environment["NEURALODE_MNIST_WORKLOAD"] { return path }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .appendingPathComponent("Benchmarks/reference/mnist_workload.json").path
+        referenceWorkloadPath(fileName: "mnist_workload.json", environmentVariable: "NEURALODE_MNIST_WORKLOAD")
     }
 
     init(contentsOf path: String) {
@@ -264,68 +261,30 @@ private func runMNISTStepBenchmarks(
         let step = MNISTTrainingStep(
             kind: variant.kind, adjointSeminorm: variant.adjointSeminorm, tolerance: workload.tolerance,
             workload: workload, images: images, labels: labels)
-        var times = CallTimes(wall: [], cpu: [], callsPerSample: 1)
-        var processTimes: [Double] = []
-        var forwardCounts: [Int] = []
-        var backwardCounts: [Int] = []
-        var losses: [Double] = []
-        var first = (loss: 0.0, forward: 0, backward: 0)
-        for index in 0..<(warmup + repeats) {
-            let startProcessCPU = processCPUSeconds()
-            let startCPU = threadCPUSeconds()
-            let start = monotonicSeconds()
-            let result = step.run()
-            let elapsed = monotonicSeconds() - start
-            let elapsedCPU = threadCPUSeconds() - startCPU
-            let elapsedProcessCPU = processCPUSeconds() - startProcessCPU
-            losses.append(result.loss)
-            if index == 0 { first = result }
-            if index >= warmup {
-                times.wall.append(elapsed)
-                times.cpu.append(elapsedCPU)
-                processTimes.append(elapsedProcessCPU)
-                forwardCounts.append(result.forward)
-                backwardCounts.append(result.backward)
-            }
-            writeStandardError(
-                "mnist_train_\(variant.name) step \(index): \(formatDuration(elapsed)), loss \(result.loss), "
-                    + "nfe \(result.forward)/\(result.backward)\n")
-        }
-        var record = BenchmarkRecord(name: "mnist_train_\(variant.name)", size: labels.count, samples: times.samples)
-        times.annotate(&record)
-        record.add(
-            "process_cpu_median_ms",
-            .double(TimingSamples(perCall: processTimes, loopCount: 1).median * 1e3))
+        let times = timeTrainingIterations(
+            warmup: warmup, repeats: repeats,
+            progress: { index, result, elapsed in
+                writeStandardError(
+                    "mnist_train_\(variant.name) step \(index): \(formatDuration(elapsed)), loss \(result.loss), "
+                        + "nfe \(result.forward)/\(result.backward)\n")
+            },
+            { step.run() })
+        let first = times.first
+        var record = times.makeRecord(name: "mnist_train_\(variant.name)", size: labels.count)
+        record.add("process_cpu_median_ms", .double(times.processCPUMedian * 1e3))
         record.add("method", .string(variant.method))
         record.add("warmup", .int(warmup))
         record.add("parameters", .int(step.model.parameterCount))
-        record.add("nfe_forward", .double(medianOf(forwardCounts)))
-        record.add("nfe_backward", .double(medianOf(backwardCounts)))
-        record.add("nfe_forward_range", .string("\(forwardCounts.min()!)-\(forwardCounts.max()!)"))
-        record.add("nfe_backward_range", .string("\(backwardCounts.min()!)-\(backwardCounts.max()!)"))
-        record.add("loss_step0", .double(first.loss))
-        record.add("nfe_forward_step0", .int(first.forward))
-        record.add("nfe_backward_step0", .int(first.backward))
-        record.add("loss_last", .double(losses[losses.count - 1]))
+        times.addEvaluations(to: &record, firstLabel: "step0")
         record.add("rtol", .double(workload.tolerance))
         record.add("atol", .double(workload.tolerance))
         record.add("omp_wait_policy", .string(ProcessInfo.processInfo.environment["OMP_WAIT_POLICY"] ?? ""))
         record.note =
-            "nfe \(formatSignificant(medianOf(forwardCounts), digits: 3))/"
-            + "\(formatSignificant(medianOf(backwardCounts), digits: 3)); step 0 loss "
+            "nfe \(formatSignificant(times.forwardMedian, digits: 3))/"
+            + "\(formatSignificant(times.backwardMedian, digits: 3)); step 0 loss "
             + "\(formatSignificant(first.loss, digits: 6)), nfe \(first.forward)/\(first.backward)"
         context.report(record)
     }
-}
-
-/// CPU time of the whole process in seconds: every thread, including oneDNN's OpenMP threads.
-///
-/// On a loaded machine it stays close to the unloaded work of a step, while the wall time also
-/// counts the time spent waiting for a core. Threads that spin while they wait add to it.
-private func processCPUSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }
 
 // MARK: - Memory against NFE
@@ -378,44 +337,14 @@ private struct MNISTMemoryResult {
     var modelMiB: Double
 }
 
-/// Runs this executable again with the configuration in the environment and parses the line
-/// it prints.
+/// Measures `configuration` in a fresh process running `runMNISTMemoryChild`.
 private func spawnMNISTMemoryChild(_ configuration: String) -> MNISTMemoryResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: mnistExecutablePath())
-    process.arguments = ["mnist"]
-    var environment = ProcessInfo.processInfo.environment
-    environment[mnistMemoryChildVariable] = configuration
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    // The child's progress lines would repeat the parent's.
-    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    do {
-        try process.run()
-    } catch {
-        fail("mnist memory: cannot start a measurement process: \(error)")
-    }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0,
-        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("mnist-memory-result ") })
-    else {
-        fail("mnist memory: the measurement of \(configuration) failed (status \(process.terminationStatus)): \(text)")
-    }
-    let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-    guard values.count == 6 else { fail("mnist memory: cannot parse '\(line)'") }
+    let values = runMeasurementProcess(
+        area: "mnist", variable: mnistMemoryChildVariable, configuration: configuration,
+        resultPrefix: "mnist-memory-result", valueCount: 6, label: "mnist memory")
     return MNISTMemoryResult(
         forward: Int(values[0]), backward: Int(values[1]), seconds: values[2], growthMiB: values[3],
         baselineMiB: values[4], modelMiB: values[5])
-}
-
-private func mnistExecutablePath() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard length > 0 else { return CommandLine.arguments[0] }
-    return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// Measures one configuration `model,tolerance`, prints
@@ -433,31 +362,20 @@ private func runMNISTMemoryChild(_ configuration: String) -> Never {
         kind: kind, adjointSeminorm: true, tolerance: 0.1, workload: workload, images: batch.images,
         labels: batch.labels)
 
-    let beforeWarmup = residentKiB("VmRSS")
+    let beforeWarmup = processStatusKiB("VmRSS", label: "mnist memory")
     // One step at the loosest tolerance first, so that lazily created state (oneDNN primitives,
     // BLAS buffers, the tensor engine's cache) is in the baseline.
     _ = step.run(update: false)
     step.model.odeBlock!.solver.tolerance = tolerance
     guard ProcessMemory.resetPeakResidentBytes() else { fail("mnist memory: cannot write /proc/self/clear_refs") }
-    let baseline = residentKiB("VmRSS")
+    let baseline = processStatusKiB("VmRSS", label: "mnist memory")
     let start = monotonicSeconds()
     let counts = step.run()
     let seconds = monotonicSeconds() - start
-    let peak = residentKiB("VmHWM")
+    let peak = processStatusKiB("VmHWM", label: "mnist memory")
     print(
         "mnist-memory-result \(counts.forward) \(counts.backward) \(seconds) "
             + "\(Double(peak - baseline) / 1024) \(Double(baseline) / 1024) \(Double(beforeWarmup) / 1024)")
     fflush(nil)
     exit(0)
-}
-
-/// Reads a `kB` field such as `VmRSS` or `VmHWM` from /proc/self/status.
-private func residentKiB(_ field: String) -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
-        fail("mnist memory: cannot read /proc/self/status")
-    }
-    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-        if let value = Int(line.dropFirst(field.count + 1).filter(\.isNumber)) { return value }
-    }
-    fail("mnist memory: no \(field) in /proc/self/status")
 }

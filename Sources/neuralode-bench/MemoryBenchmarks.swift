@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 import NeuralODE
 import ODESolvers
@@ -78,46 +79,14 @@ private struct MemoryResult {
     var baselineMiB: Double
 }
 
-/// Runs this executable again with the configuration in the environment and parses the line
-/// it prints.
+/// Measures `configuration` in a fresh process running `runMemoryChild`.
 private func spawnMemoryChild(_ configuration: String) -> MemoryResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executablePath())
-    process.arguments = ["memory"]
-    var environment = ProcessInfo.processInfo.environment
-    environment[childVariable] = configuration
-    process.environment = environment
-    let output = Pipe()
-    process.standardOutput = output
-    // The child's progress lines would repeat the parent's.
-    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-    do {
-        try process.run()
-    } catch {
-        fail("memory: cannot start a measurement process: \(error)")
-    }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0,
-        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("memory-result ") })
-    else {
-        fail(
-            "memory: the measurement of \(configuration) failed (status \(process.terminationStatus)): "
-                + text)
-    }
-    let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-    guard values.count == 5 else { fail("memory: cannot parse '\(line)'") }
+    let values = runMeasurementProcess(
+        area: "memory", variable: childVariable, configuration: configuration, resultPrefix: "memory-result",
+        valueCount: 5, label: "memory")
     return MemoryResult(
         forward: Int(values[0]), backward: Int(values[1]), seconds: values[2],
         growthMiB: values[3], baselineMiB: values[4])
-}
-
-private func executablePath() -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard length > 0 else { return CommandLine.arguments[0] }
-    return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// Measures one configuration, prints `memory-result forward backward seconds growth baseline`
@@ -153,36 +122,15 @@ private func runMemoryChild(_ configuration: String) -> Never {
 
     // A short solve first, so that lazily created state (BLAS buffers, caches) is in the baseline.
     _ = iteration(until: 0.5)
-    resetPeakResidentMemory()
-    let baseline = statusKiB("VmRSS")
+    guard ProcessMemory.resetPeakResidentBytes() else { fail("memory: cannot write /proc/self/clear_refs") }
+    let baseline = processStatusKiB("VmRSS", label: "memory")
     let start = monotonicSeconds()
     let counts = iteration(until: endTime)
     let seconds = monotonicSeconds() - start
-    let peak = statusKiB("VmHWM")
+    let peak = processStatusKiB("VmHWM", label: "memory")
     print(
         "memory-result \(counts.forward) \(counts.backward) \(seconds) "
             + "\(Double(peak - baseline) / 1024) \(Double(baseline) / 1024)")
     fflush(nil)
     exit(0)
-}
-
-/// Resets VmHWM to the current resident size (Linux 4.0 and later).
-private func resetPeakResidentMemory() {
-    let descriptor = open("/proc/self/clear_refs", O_WRONLY)
-    guard descriptor >= 0 else { fail("memory: cannot open /proc/self/clear_refs") }
-    let written = write(descriptor, "5", 1)
-    close(descriptor)
-    guard written == 1 else { fail("memory: cannot reset the peak resident size") }
-}
-
-/// Reads a `kB` field such as `VmRSS` or `VmHWM` from /proc/self/status.
-private func statusKiB(_ field: String) -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
-        fail("memory: cannot read /proc/self/status")
-    }
-    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
-        let digits = line.dropFirst(field.count + 1).filter(\.isNumber)
-        if let value = Int(digits) { return value }
-    }
-    fail("memory: no \(field) in /proc/self/status")
 }

@@ -38,11 +38,7 @@ struct ReferenceWorkloads {
     /// The file in the source tree, found from this source file's path; the environment
     /// variable `NEURALODE_WORKLOADS` overrides it.
     static var defaultPath: String {
-        if let path = ProcessInfo.processInfo.environment["NEURALODE_WORKLOADS"] { return path }
-        let source = URL(fileURLWithPath: #filePath)
-        return source.deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .appendingPathComponent("Benchmarks/reference/workloads.json").path
+        referenceWorkloadPath(fileName: "workloads.json", environmentVariable: "NEURALODE_WORKLOADS")
     }
 
     /// Loads the workloads once per process.
@@ -133,4 +129,14 @@ func medianOf(_ values: [Int]) -> Double {
     let sorted = values.sorted()
     let middle = sorted.count / 2
     return sorted.count % 2 == 1 ? Double(sorted[middle]) : Double(sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/// Returns the path in the environment variable `environmentVariable` when it is set, or else
+/// `Benchmarks/reference/<fileName>` in the source tree, found from this source file's path.
+func referenceWorkloadPath(fileName: String, environmentVariable: String) -> String {
+    if let path = ProcessInfo.processInfo.environment[environmentVariable] { return path }
+    let source = URL(fileURLWithPath: #filePath)
+    return source.deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+        .appendingPathComponent("Benchmarks/reference/\(fileName)").path
 }

@@ -81,45 +81,14 @@ private func runSpiralBenchmarks(_ context: BenchmarkContext) {
     let repeats = context.repeatsOverride ?? (context.quick ? 10 : 50)
     for variant in variants where context.wants(variant.name) {
         let iteration = SpiralIteration(workloads: workloads, gradient: variant.gradient)
-        var times = CallTimes(wall: [], cpu: [], callsPerSample: 1)
-        var forwardCounts: [Int] = []
-        var backwardCounts: [Int] = []
-        var losses: [Double] = []
-        var first = (loss: 0.0, forward: 0, backward: 0)
-        for index in 0..<(warmup + repeats) {
-            let startCPU = threadCPUSeconds()
-            let start = monotonicSeconds()
-            let result = iteration.run()
-            let elapsed = monotonicSeconds() - start
-            let elapsedCPU = threadCPUSeconds() - startCPU
-            losses.append(result.loss)
-            if index == 0 { first = result }
-            if index >= warmup {
-                times.wall.append(elapsed)
-                times.cpu.append(elapsedCPU)
-                forwardCounts.append(result.forward)
-                backwardCounts.append(result.backward)
-            }
-        }
-        var record = BenchmarkRecord(
-            name: variant.name, size: workloads.spiralInitialStates.shape[0], samples: times.samples)
-        times.annotate(&record)
+        let times = timeTrainingIterations(warmup: warmup, repeats: repeats, iteration.run)
+        var record = times.makeRecord(name: variant.name, size: workloads.spiralInitialStates.shape[0])
         record.add("method", .string(variant.method))
         record.add("warmup", .int(warmup))
-        record.add("nfe_forward", .double(medianOf(forwardCounts)))
-        record.add("nfe_backward", .double(medianOf(backwardCounts)))
-        record.add("nfe_forward_range", .string("\(forwardCounts.min()!)-\(forwardCounts.max()!)"))
-        record.add("nfe_backward_range", .string("\(backwardCounts.min()!)-\(backwardCounts.max()!)"))
-        record.add("loss_iter0", .double(first.loss))
-        record.add("nfe_forward_iter0", .int(first.forward))
-        record.add("nfe_backward_iter0", .int(first.backward))
-        record.add("loss_last", .double(losses[losses.count - 1]))
+        times.addEvaluations(to: &record, firstLabel: "iter0")
         record.add("rtol", .double(workloads.spiralRelativeTolerance))
         record.add("atol", .double(workloads.spiralAbsoluteTolerance))
-        record.note =
-            "nfe fwd \(formatSignificant(medianOf(forwardCounts), digits: 3)) "
-            + "bwd \(formatSignificant(medianOf(backwardCounts), digits: 3)); "
-            + "iter0 \(first.forward)/\(first.backward)"
+        record.note = times.evaluationNote
         context.report(record)
     }
 }
