@@ -49,7 +49,8 @@ do {
     let options = try ParsedOptions(commandArguments, specification: command.options)
     try command.run(options)
 } catch let error as CommandLineError {
-    printError("error: \(error.description)\n\n\(command.usage)")
+    // The usage comes first so that the error stays in view at the end of the output.
+    printError("\(command.usage)\n\nerror: \(error.description)")
     exit(64)
 } catch {
     printError("error: \(error)")
