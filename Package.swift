@@ -39,9 +39,12 @@ let package = Package(
         .target(
             name: "TensorEngine", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: numericSettings
         ),
-        .target(name: "NeuralNetworks", dependencies: ["TensorEngine"], swiftSettings: numericSettings),
+        .target(name: "FileSupport"),
+        .target(
+            name: "NeuralNetworks", dependencies: ["TensorEngine", "FileSupport"], swiftSettings: numericSettings
+        ),
         .target(name: "ODESolvers", swiftSettings: numericSettings),
-        .target(name: "Plotting", dependencies: ["CPNG"], swiftSettings: numericSettings),
+        .target(name: "Plotting", dependencies: ["CPNG", "FileSupport"], swiftSettings: numericSettings),
         .target(
             name: "Datasets", dependencies: ["TensorEngine", "CZlib"], swiftSettings: numericSettings
         ),
@@ -56,6 +59,7 @@ let package = Package(
             name: "Experiments",
             dependencies: [
                 "TensorEngine", "NeuralNetworks", "ODESolvers", "NeuralODE", "Datasets", "Plotting",
+                "FileSupport",
             ],
             swiftSettings: numericSettings
         ),

@@ -20,9 +20,9 @@ struct RasterImageTests {
     func staleTemporaries() throws {
         let folder = try TemporaryFolder()
         // Process ids above the kernel's pid_max (at most 2^22) never exist; pid 1 always does.
-        let stale = ".gray.png.tmp-2147483000-7"
-        let live = ".gray.png.tmp-1-8"
-        let otherTarget = ".other.png.tmp-2147483000-9"
+        let stale = ".gray.png.2147483000.7.tmp"
+        let live = ".gray.png.1.8.tmp"
+        let otherTarget = ".other.png.2147483000.9.tmp"
         for name in [stale, live, otherTarget] {
             try Data([1]).write(to: URL(fileURLWithPath: folder.path + "/" + name))
         }

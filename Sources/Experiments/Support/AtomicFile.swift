@@ -1,3 +1,4 @@
+import FileSupport
 import Foundation
 
 /// A failed file write, with the path and the cause in plain words.
@@ -22,9 +23,8 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws(FileWriteError) {
         let folder = url.deletingLastPathComponent()
         try createFolder(folder)
-        removeStaleTemporaryFiles(of: url)
-        let suffix = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(suffix).tmp")
+        TemporaryFile.removeStale(in: folder.path, fileName: url.lastPathComponent)
+        let temporary = folder.appendingPathComponent(TemporaryFile.name(for: url.lastPathComponent))
         do {
             try data.write(to: temporary)
         } catch {
@@ -74,25 +74,6 @@ public enum AtomicFile {
         }
         for url in missing.reversed() where mkdir(url.path, 0o777) != 0 && errno != EEXIST {
             throw FileWriteError(path: url.path, reason: "the folder cannot be created (\(posixReason(errno)))")
-        }
-    }
-
-    /// Deletes the files `.<name>.<pid>.<hex>.tmp` beside `url` whose process no longer exists.
-    /// A file whose process id is alive (or reused) is kept, so a concurrent writer keeps its
-    /// file. NOTE: a writer in another PID namespace (another container sharing the folder)
-    /// looks dead from here, and its file can be deleted.
-    static func removeStaleTemporaryFiles(of url: URL) {
-        let folder = url.deletingLastPathComponent()
-        let prefix = ".\(url.lastPathComponent)."
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { return }
-        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".tmp") {
-            let middle = name.dropFirst(prefix.count).dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
-            guard middle.count == 2, let pid = pid_t(middle[0]), pid > 0, pid != getpid(),
-                UInt64(middle[1], radix: 16) != nil
-            else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH {
-                unlink(folder.appendingPathComponent(name).path)
-            }
         }
     }
 

@@ -1,3 +1,5 @@
+import FileSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -45,10 +47,8 @@ enum FileIO {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let fileName = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var generator = SystemRandomNumberGenerator()
-        let suffix = String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 16)
-        let temporaryPath = (folder.isEmpty ? "" : folder + "/") + ".\(fileName).\(getpid()).\(suffix).tmp"
-        removeStaleTemporaryFiles(in: folder.isEmpty ? "/" : folder, fileName: fileName)
+        let temporaryPath = (folder.isEmpty ? "" : folder + "/") + TemporaryFile.name(for: fileName)
+        TemporaryFile.removeStale(in: folder.isEmpty ? "/" : folder, fileName: fileName)
 
         func failure(_ reason: String) -> CheckpointError {
             CheckpointError(path: path, problem: .writeFailed(reason: reason))
@@ -88,32 +88,6 @@ enum FileIO {
         if folderDescriptor >= 0 {
             fsync(folderDescriptor)
             close(folderDescriptor)
-        }
-    }
-
-    /// Deletes the temporary files `.<fileName>.<pid>.<hex>.tmp` in `folder` whose writer
-    /// process no longer exists, such as those of a run killed while saving.
-    ///
-    /// A file whose process id is alive (or reused by another process) is kept, so a
-    /// concurrent writer keeps its file. NOTE: a writer in another PID namespace (another
-    /// container sharing the folder) looks dead from here, and its file can be deleted. Failures are ignored: a stale file wastes space
-    /// but does no harm.
-    static func removeStaleTemporaryFiles(in folder: String, fileName: String) {
-        guard let directory = opendir(folder) else { return }
-        defer { closedir(directory) }
-        let prefix = ".\(fileName)."
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
-                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            guard name.hasPrefix(prefix), name.hasSuffix(".tmp") else { continue }
-            let middle = name.dropFirst(prefix.count).dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
-            guard middle.count == 2, let pid = pid_t(middle[0]), pid > 0, pid != getpid(),
-                UInt64(middle[1], radix: 16) != nil
-            else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH {
-                unlink(folder + "/" + name)
-            }
         }
     }
 
