@@ -8,9 +8,9 @@ from the last to the first. The decoder is 4-20-2 with ReLU. The likelihood is G
 standard deviation 0.3, the optimizer Adam with learning rate 0.01, and the solver odeint's
 default, dopri5 with rtol 1e-7 and atol 1e-9.
 
-Two choices differ from that script so that the three libraries compute the same numbers:
-the reparameterisation noise epsilon is one stored [1000, 4] array used at every iteration
-(the script draws a new one each time), and the data come from numpy's seeded generator.
+Two choices differ from that script so that the three libraries compute the same numbers.
+The reparameterisation noise epsilon is one stored [1000, 4] array used at every iteration,
+where the script draws a new one each time. The data come from numpy's seeded generator.
 
 Run as a script, it writes two files: latent_workload.json (the configuration and the layout
 of the arrays) and latent_workload.bin (every array as little-endian Float32, back to back):

@@ -276,12 +276,12 @@ extension Tensor {
     @_specialize(where Scalar == Double)
     public static func compare(_ a: Tensor, _ comparison: Comparison, _ b: Tensor) -> Tensor {
         switch comparison {
-        case .less: return compare(a, b, operation: "compare") { $0 < $1 }
-        case .lessOrEqual: return compare(a, b, operation: "compare") { $0 <= $1 }
-        case .greater: return compare(a, b, operation: "compare") { $0 > $1 }
-        case .greaterOrEqual: return compare(a, b, operation: "compare") { $0 >= $1 }
-        case .equal: return compare(a, b, operation: "compare") { $0 == $1 }
-        case .notEqual: return compare(a, b, operation: "compare") { $0 != $1 }
+        case .less: return compare(a, b) { $0 < $1 }
+        case .lessOrEqual: return compare(a, b) { $0 <= $1 }
+        case .greater: return compare(a, b) { $0 > $1 }
+        case .greaterOrEqual: return compare(a, b) { $0 >= $1 }
+        case .equal: return compare(a, b) { $0 == $1 }
+        case .notEqual: return compare(a, b) { $0 != $1 }
         }
     }
 
@@ -290,9 +290,9 @@ extension Tensor {
     /// (a ReLU's pullback builds such a mask on every backward pass).
     @inline(__always)
     static func compare(
-        _ a: Tensor, _ b: Tensor, operation: StaticString, holds: (Scalar, Scalar) -> Bool
+        _ a: Tensor, _ b: Tensor, holds: (Scalar, Scalar) -> Bool
     ) -> Tensor {
-        let shape = ShapeRules.broadcast(a.shape, b.shape, operation: operation)
+        let shape = ShapeRules.broadcast(a.shape, b.shape, operation: "compare")
         let result = Tensor(uninitializedShape: shape)
         let out = result.base
         let x = a.base

@@ -128,9 +128,9 @@ struct ParsedOptions {
         let items = text.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         for item in items where !choices.contains(item) {
-            let shown = item.isEmpty ? "an empty item" : "'\(item)'"
+            let quotedItem = item.isEmpty ? "an empty item" : "'\(item)'"
             throw CommandLineError(
-                description: "invalid value '\(text)' for '--\(name)': \(shown) is not one of \(choices.joined(separator: ", ")); "
+                description: "invalid value '\(text)' for '--\(name)': \(quotedItem) is not one of \(choices.joined(separator: ", ")); "
                     + "separate the names by single commas")
         }
         var seen: Set<String> = []
