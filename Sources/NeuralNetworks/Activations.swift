@@ -1,8 +1,16 @@
 import TensorEngine
 
+/// An activation layer that is one elementary function of the tensor engine, which `Sequential`
+/// can fuse into the `Linear` layer before it.
+protocol ElementaryActivation {
+    /// The function, or nil when the layer's settings make it something else.
+    var elementaryFunction: ElementaryFunction? { get }
+}
+
 /// Elementwise hyperbolic tangent.
-public final class Tanh<Scalar: TensorScalar>: Layer {
+public final class Tanh<Scalar: TensorScalar>: Layer, ElementaryActivation {
     public init() {}
+    var elementaryFunction: ElementaryFunction? { .tanh }
     public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> { input.tanh() }
 }
 
@@ -13,8 +21,9 @@ public final class ReLU<Scalar: TensorScalar>: Layer {
 }
 
 /// Elementwise logistic sigmoid, `1 / (1 + exp(-x))`.
-public final class Sigmoid<Scalar: TensorScalar>: Layer {
+public final class Sigmoid<Scalar: TensorScalar>: Layer, ElementaryActivation {
     public init() {}
+    var elementaryFunction: ElementaryFunction? { .sigmoid }
     public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> { input.sigmoid() }
 }
 
@@ -23,7 +32,7 @@ public final class Sigmoid<Scalar: TensorScalar>: Layer {
 /// PyTorch switches to the identity where `β x > 20` (its `threshold`). This layer uses the
 /// overflow-free form `max(z, 0) + log1p(exp(-|z|))` everywhere instead, which differs from
 /// the identity there by less than `exp(-20) / β`.
-public final class Softplus<Scalar: TensorScalar>: Layer {
+public final class Softplus<Scalar: TensorScalar>: Layer, ElementaryActivation {
     /// The sharpness β; larger values approach `max(x, 0)`.
     public let beta: Scalar
 
@@ -32,6 +41,8 @@ public final class Softplus<Scalar: TensorScalar>: Layer {
         precondition(beta > 0, "Softplus: beta must be positive, got \(beta)")
         self.beta = beta
     }
+
+    var elementaryFunction: ElementaryFunction? { beta == 1 ? .softplus : nil }
 
     public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         beta == 1 ? input.softplus() : (input * beta).softplus() / beta

@@ -48,12 +48,26 @@ public final class Linear<Scalar: TensorScalar>: Layer {
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
+        callAsFunction(input, activation: nil)
+    }
+
+    /// Applies the layer to `input` of shape `[..., inputSize]`, followed by `activation` when
+    /// it is not nil: `Tanh()(layer(x))` in one pass over the output when nothing is recorded
+    /// (see `Tensor.linear(_:weight:bias:activation:)`). `Sequential` calls this for a `Linear`
+    /// followed by `Tanh`, `Sigmoid` or `Softplus()`.
+    ///
+    /// - Precondition: the last dimension of `input` is `inputSize`.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public func callAsFunction(
+        _ input: Tensor<Scalar>, activation: ElementaryFunction?
+    ) -> Tensor<Scalar> {
         precondition(
             input.rank >= 1 && input.shape[input.rank - 1] == inputSize,
             "Linear: input shape \(input.shape) does not end in inputSize \(inputSize)")
         let leading = Array(input.shape.dropLast())
         let rows = input.rank == 2 ? input : input.reshaped(to: [leading.reduce(1, *), inputSize])
-        let output = Tensor.linear(rows, weight: weight, bias: bias)
+        let output = Tensor.linear(rows, weight: weight, bias: bias, activation: activation)
         return input.rank == 2 ? output : output.reshaped(to: leading + [outputSize])
     }
 }

@@ -12,24 +12,26 @@ extension BenchmarkArea {
         run: runSolverBenchmarks)
 }
 
-/// The 2-64-64-2 tanh MLP of the reference workloads as `Linear` layers; also the dynamics of
-/// the memory benchmarks.
+/// The 2-64-64-2 tanh MLP of the reference workloads as a `Sequential` of `Linear` and `Tanh`
+/// layers, as a user would write it; also the dynamics of the memory benchmarks.
 final class ReferenceMLP {
     let layers: [Linear<Float>]
+    let network: Sequential<Float>
 
     init(_ layers: [ReferenceWorkloads.Layer]) {
         self.layers = layers.map { Linear(weight: $0.weight, bias: $0.bias) }
+        var members: [any Layer<Float>] = []
+        for (index, layer) in self.layers.enumerated() {
+            members.append(layer)
+            if index < self.layers.count - 1 { members.append(Tanh<Float>()) }
+        }
+        network = Sequential(members)
     }
 
     var parameters: [Tensor<Float>] { layers.flatMap { [$0.weight, $0.bias!] } }
 
     func callAsFunction(_ t: Double, _ y: Tensor<Float>) -> Tensor<Float> {
-        var h = y
-        for (index, layer) in layers.enumerated() {
-            h = layer(h)
-            if index < layers.count - 1 { h = h.tanh() }
-        }
-        return h
+        network(y)
     }
 }
 

@@ -292,6 +292,35 @@ struct LayerTests {
         // [3, 2] → [3, -2] → [3, 0] → 3.5.
         #expect(model(Tensor(shape: [1, 2], scalars: [3, 2])).scalars == [3.5])
     }
+
+    @Test("sequential fuses linear layers with activations into the same values and gradients")
+    func sequentialFusion() throws {
+        var generator = RandomGenerator(seed: 3)
+        let first = Linear<Double>(inputSize: 3, outputSize: 20, generator: &generator)
+        let second = Linear<Double>(inputSize: 20, outputSize: 20, generator: &generator)
+        let third = Linear<Double>(inputSize: 20, outputSize: 20, generator: &generator)
+        let last = Linear<Double>(inputSize: 20, outputSize: 2, generator: &generator)
+        // Tanh, Sigmoid and Softplus() fuse; Softplus(beta: 2) and ReLU stay separate layers.
+        let layers: [any Layer<Double>] = [
+            first, Tanh(), second, Sigmoid(), third, Softplus(beta: 2), last, Softplus(),
+        ]
+        let model = Sequential<Double>(layers)
+        let input = Tensor<Double>(randomNormal: [7, 3], generator: &generator)
+        func layerByLayer(_ x: Tensor<Double>) -> Tensor<Double> {
+            layers.reduce(x) { value, layer in layer(value) }
+        }
+        let fused = withoutGradients { model(input) }
+        let separate = withoutGradients { layerByLayer(input) }
+        #expect(isClose(fused.scalars, separate.scalars))
+
+        let parameters = model.parameters
+        let fusedGradients = gradients(of: model(input).squared().sum(), withRespectTo: parameters)
+        let separateGradients = gradients(
+            of: layerByLayer(input).squared().sum(), withRespectTo: parameters)
+        for (a, b) in zip(fusedGradients, separateGradients) {
+            #expect(isClose(a.scalars, b.scalars))
+        }
+    }
 }
 
 /// Normal random tensors of the given shapes, from a fixed seed.

@@ -1,3 +1,4 @@
+import VectorKernels
 import COpenBLAS
 import Foundation
 
@@ -22,6 +23,12 @@ where RawSignificand: FixedWidthInteger {
         _ function: ElementaryFunction, _ input: UnsafePointer<Self>,
         _ output: UnsafeMutablePointer<Self>, count: Int)
 
+    /// Adds `offsets[c]` to column `c` of the row-major `rows`×`columns` matrix `values`, then
+    /// applies `function` when it is not nil, in place and on the calling thread.
+    static func addOffsets(
+        _ offsets: UnsafePointer<Self>, thenApply function: ElementaryFunction?,
+        to values: UnsafeMutablePointer<Self>, rows: Int, columns: Int)
+
     static func exp(_ x: Self) -> Self
     static func log(_ x: Self) -> Self
     static func log1p(_ x: Self) -> Self
@@ -31,45 +38,9 @@ where RawSignificand: FixedWidthInteger {
     static func pow(_ x: Self, _ y: Self) -> Self
 }
 
-/// Elementary functions that have a whole-buffer kernel per scalar type.
-public enum ElementaryFunction: Sendable {
-    case exp, log, tanh, sigmoid, softplus, sin, cos, sqrt
-}
-
-extension TensorScalar {
-    /// One C library call per value: the kernel for sin and cos.
-    @inline(__always)
-    static func applyElementwise(
-        _ function: ElementaryFunction, _ x: UnsafePointer<Self>,
-        _ y: UnsafeMutablePointer<Self>, count: Int
-    ) {
-        switch function {
-        case .exp: for i in 0..<count { y[i] = exp(x[i]) }
-        case .log: for i in 0..<count { y[i] = log(x[i]) }
-        case .tanh: for i in 0..<count { y[i] = tanh(x[i]) }
-        case .sigmoid:
-            for i in 0..<count {
-                // Stable for large |x|: exp is only taken of a non-positive number.
-                let v = x[i]
-                if v >= 0 {
-                    y[i] = 1 / (1 + exp(-v))
-                } else {
-                    let e = exp(v)
-                    y[i] = e / (1 + e)
-                }
-            }
-        case .softplus:
-            // softplus(x) = max(x, 0) + log1p(exp(-|x|)), which never overflows.
-            for i in 0..<count {
-                let v = x[i]
-                y[i] = Swift.max(v, 0) + log1p(exp(-Swift.abs(v)))
-            }
-        case .sin: for i in 0..<count { y[i] = sin(x[i]) }
-        case .cos: for i in 0..<count { y[i] = cos(x[i]) }
-        case .sqrt: for i in 0..<count { y[i] = x[i].squareRoot() }
-        }
-    }
-}
+/// Elementary functions that have a whole-buffer kernel per scalar type; defined in
+/// `VectorKernels`, whose kernels are compiled for the building machine's CPU.
+public typealias ElementaryFunction = VectorKernels.ElementaryFunction
 
 @inline(__always)
 private func cblasTranspose(_ flag: Bool) -> CBLAS_TRANSPOSE {
@@ -85,13 +56,20 @@ extension Float: TensorScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        if SmallMatrixProduct.isSuitable(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k) {
+        // oneDNN's kernels handle narrow products well (see `SmallMatrixProduct.isSuitable`), but
+        // each call costs about a microsecond, so oneDNN takes the narrow products from 2¹⁶
+        // multiply-adds on (a 2-64-64-2 MLP at batch 4096) and OpenBLAS none.
+        let backend = MatrixProductBackend.current
+        if SmallMatrixProduct.isSuitable(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+            includingNarrow: backend == .openBLAS || m * n * k <= SmallMatrixProduct.maximumNarrowOneDNNMultiplyAdds)
+        {
             SmallMatrixProduct.gemm(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                 alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        if MatrixProductBackend.current == .oneDNN {
+        if backend == .oneDNN {
             MatrixProductBackend.oneDNNProduct(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                 alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -108,6 +86,14 @@ extension Float: TensorScalar {
         _ output: UnsafeMutablePointer<Float>, count: Int
     ) {
         VectorMath.apply(function, input, output, count: count)
+    }
+
+    public static func addOffsets(
+        _ offsets: UnsafePointer<Float>, thenApply function: ElementaryFunction?,
+        to values: UnsafeMutablePointer<Float>, rows: Int, columns: Int
+    ) {
+        ElementwiseKernels.addOffsets(
+            offsets, thenApply: function, to: values, rows: rows, columns: columns)
     }
 
     public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
@@ -128,7 +114,9 @@ extension Double: TensorScalar {
         b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        if SmallMatrixProduct.isSuitable(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k) {
+        if SmallMatrixProduct.isSuitable(
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, includingNarrow: true)
+        {
             SmallMatrixProduct.gemm(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                 alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -145,6 +133,14 @@ extension Double: TensorScalar {
         _ output: UnsafeMutablePointer<Double>, count: Int
     ) {
         VectorMath.apply(function, input, output, count: count)
+    }
+
+    public static func addOffsets(
+        _ offsets: UnsafePointer<Double>, thenApply function: ElementaryFunction?,
+        to values: UnsafeMutablePointer<Double>, rows: Int, columns: Int
+    ) {
+        ElementwiseKernels.addOffsets(
+            offsets, thenApply: function, to: values, rows: rows, columns: columns)
     }
 
     public static func exp(_ x: Double) -> Double { Foundation.exp(x) }

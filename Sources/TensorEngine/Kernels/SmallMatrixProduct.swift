@@ -25,17 +25,24 @@ enum SmallMatrixProduct {
     /// Products with fewer than 8 columns or fewer than 8 values along k skip BLAS up to this
     /// many multiply-adds, when their layout has a vector form.
     static let maximumNarrowMultiplyAdds = 1 << 22
+    /// The same limit when the other products go to oneDNN: from here on oneDNN computes narrow
+    /// products faster than these loops on the 2-core development machine (AVX-512).
+    static let maximumNarrowOneDNNMultiplyAdds = 1 << 16
 
     /// True when these loops should compute the product instead of BLAS. That is when it is
-    /// small, or narrow in a layout with a vector form: n or k below 8, as in the first and last
-    /// layers of a network with few inputs and outputs. BLAS packs its operands into panels for
-    /// wide products, which costs more than the product itself when a panel is 1 or 2 values
-    /// wide.
+    /// small, or, with `includingNarrow`, narrow in a layout with a vector form: n or k below 8,
+    /// as in the first and last layers of a network with few inputs and outputs. OpenBLAS packs
+    /// its operands into panels for wide products, which costs more than the product itself when
+    /// a panel is 1 or 2 values wide. oneDNN's `dnnl_sgemm` does not: a [4096, 64] × [64, 2]
+    /// product took less time there than in these loops on the 2-core development machine.
     @inline(__always)
-    static func isSuitable(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int) -> Bool {
+    static func isSuitable(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, includingNarrow: Bool
+    ) -> Bool {
         let multiplyAdds = m * n * k
         if multiplyAdds <= maximumMultiplyAdds { return true }
-        guard multiplyAdds <= maximumNarrowMultiplyAdds && (n < 8 || k < 8) else { return false }
+        guard includingNarrow && multiplyAdds <= maximumNarrowMultiplyAdds && (n < 8 || k < 8)
+        else { return false }
         if transposeA {
             // The row form with B not transposed (n ≥ 8) or copied (k < 8), or the column form.
             return n >= 8 || (!transposeB && m >= 8)

@@ -118,40 +118,63 @@ extension Tensor {
 }
 
 extension Tensor {
-    /// Returns `input · weightᵀ + bias`, as PyTorch's `torch.nn.functional.linear`.
+    /// Returns `input · weightᵀ + bias`, as PyTorch's `torch.nn.functional.linear`, followed by
+    /// `activation` when it is not nil.
     ///
     /// `input` has shape `[rows, inputSize]`, `weight` `[outputSize, inputSize]` and `bias`
     /// `[outputSize]`; without a bias the result is the product alone.
     ///
-    /// When nothing is recorded, the bias is added in place to the fresh product, which saves a
-    /// buffer and a pass over memory. When recording, the result is `matmul` followed by `+`, so
-    /// gradients of every order come from those two operations.
+    /// When nothing is recorded, the bias and the activation are applied in place to the fresh
+    /// product in one pass, block of rows by block of rows while each block is still in cache,
+    /// and large layers run as two halves of the rows on two threads (`FusedLinear`). When
+    /// recording, the result is `matmul`, `+` and the activation's own operation, so gradients
+    /// of every order come from those.
     ///
     /// - Precondition: `input` and `weight` have rank 2 with equal last sizes, and `bias` has
     ///   shape `[weight.shape[0]]`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
-    public static func linear(_ input: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    public static func linear(
+        _ input: Tensor, weight: Tensor, bias: Tensor?, activation: ElementaryFunction? = nil
+    ) -> Tensor {
         precondition(
             input.rank == 2 && weight.rank == 2,
             "linear: input and weight need rank 2, got shapes \(input.shape) and \(weight.shape)")
-        guard let bias else { return matmul(input, weight, transposeB: true) }
         let outputSize = weight.shape[0]
+        if let bias {
+            precondition(
+                bias.shape == [outputSize],
+                "linear: the bias must have shape [\(outputSize)] for weight \(weight.shape), got \(bias.shape)")
+        }
+        if shouldRecord(input, weight) || (bias.map { shouldRecord($0) } ?? false) {
+            let product = matmul(input, weight, transposeB: true)
+            let affine = bias.map { product + $0 } ?? product
+            return activation.map { affine.applying($0) } ?? affine
+        }
         precondition(
-            bias.shape == [outputSize],
-            "linear: the bias must have shape [\(outputSize)] for weight \(weight.shape), got \(bias.shape)")
-        if shouldRecord(input, weight) || shouldRecord(bias) {
-            return matmul(input, weight, transposeB: true) + bias
+            input.shape[1] == weight.shape[1],
+            "linear: inner sizes differ, \(input.shape) × \(weight.shape)ᵀ (\(input.shape[1]) vs \(weight.shape[1]))")
+        let result = Tensor(uninitializedShape: [input.shape[0], outputSize])
+        FusedLinear.run(
+            input: input.base, weight: weight.base, bias: bias?.base, activation: activation,
+            output: result.base, rows: input.shape[0], inputSize: weight.shape[1],
+            outputSize: outputSize)
+        return result
+    }
+
+    /// The elementary function `function` as the tensor operation that records it: `tanh()` for
+    /// `.tanh`, and so on.
+    public func applying(_ function: ElementaryFunction) -> Tensor {
+        switch function {
+        case .exp: exp()
+        case .log: log()
+        case .tanh: tanh()
+        case .sigmoid: sigmoid()
+        case .softplus: softplus()
+        case .sin: sin()
+        case .cos: cos()
+        case .sqrt: sqrt()
         }
-        let product = matmul(input, weight, transposeB: true)
-        let rows = input.shape[0]
-        let values = product.base
-        let offsets = bias.base
-        for row in 0..<rows {
-            let line = values + row * outputSize
-            for column in 0..<outputSize { line[column] += offsets[column] }
-        }
-        return product
     }
 }
 

@@ -1,4 +1,4 @@
-/// Elementary functions on eight `Float` lanes at a time (one AVX2 register).
+/// Elementary functions on sixteen `Float` lanes at a time (one AVX-512 register, or two AVX2 ones).
 ///
 /// Each function uses the textbook scheme of range reduction followed by a polynomial, as in
 /// J.-M. Muller, "Elementary Functions: Algorithms and Implementation" (3rd ed., Birkhäuser
@@ -24,8 +24,8 @@
 /// most. NaN, infinities, ±0, overflow and underflow follow the C library: exp(+∞) = +∞,
 /// exp(−∞) = +0, log(+0) = −∞, log of a negative number is NaN, tanh(±∞) = ±1, tanh(−0) = −0.
 enum FloatVectorMath {
-    typealias Vector = SIMD8<Float>
-    typealias Bits = SIMD8<UInt32>
+    typealias Vector = SIMD16<Float>
+    typealias Bits = SIMD16<UInt32>
 
     @inline(__always)
     static func bits(_ v: Vector) -> Bits { unsafeBitCast(v, to: Bits.self) }

@@ -1,4 +1,4 @@
-/// Elementary functions on four `Double` lanes at a time (one AVX2 register).
+/// Elementary functions on eight `Double` lanes at a time (one AVX-512 register, or two AVX2 ones).
 ///
 /// The schemes are those of `FloatVectorMath`, which gives the method and the references. The
 /// polynomials are longer: `Q` of degree 9 for exp, `R` of degree 6 in `s²` for log and `P` of
@@ -11,8 +11,8 @@
 /// libm's result at most, subnormal results included). Special values follow the C library as
 /// for `Float`.
 enum DoubleVectorMath {
-    typealias Vector = SIMD4<Double>
-    typealias Bits = SIMD4<UInt64>
+    typealias Vector = SIMD8<Double>
+    typealias Bits = SIMD8<UInt64>
 
     @inline(__always)
     static func bits(_ v: Vector) -> Bits { unsafeBitCast(v, to: Bits.self) }

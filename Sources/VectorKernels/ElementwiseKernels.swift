@@ -1,0 +1,160 @@
+import Foundation
+
+/// Elementary functions that have a whole-buffer kernel per scalar type.
+public enum ElementaryFunction: Sendable {
+    case exp, log, tanh, sigmoid, softplus, sin, cos, sqrt
+}
+
+/// Whole-buffer elementary functions on the calling thread, one entry point per scalar type.
+///
+/// This module is compiled for the CPU of the machine that builds it (see Package.swift), so
+/// that its vectors of 16 `Float` or 8 `Double` lanes fill one AVX-512 register where the CPU
+/// has them. exp, log, tanh, sigmoid, softplus and sqrt run on SIMD vectors;
+/// `FloatVectorMath` and `DoubleVectorMath` state the methods and their measured accuracy. sin
+/// and cos call the C library one value at a time. The callers in `TensorEngine` decide about
+/// threads.
+public enum ElementwiseKernels {
+    /// Sets `y[i] = function(x[i])` for `i` in `0..<count`. `x` and `y` may be the same buffer.
+    public static func apply(
+        _ function: ElementaryFunction, _ x: UnsafePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, count: Int
+    ) {
+        typealias Kernels = FloatVectorMath
+        switch function {
+        case .exp: mapVectors(x, y, count: count, Kernels.exp)
+        case .log: mapVectors(x, y, count: count, Kernels.log)
+        case .tanh: mapVectors(x, y, count: count, Kernels.tanh)
+        case .sigmoid: mapVectors(x, y, count: count, Kernels.sigmoid)
+        case .softplus: mapVectors(x, y, count: count, Kernels.softplus)
+        case .sqrt: mapVectors(x, y, count: count) { (v: Kernels.Vector) in v.squareRoot() }
+        case .sin: for i in 0..<count { y[i] = Foundation.sin(x[i]) }
+        case .cos: for i in 0..<count { y[i] = Foundation.cos(x[i]) }
+        }
+    }
+
+    /// Sets `y[i] = function(x[i])` for `i` in `0..<count`. `x` and `y` may be the same buffer.
+    public static func apply(
+        _ function: ElementaryFunction, _ x: UnsafePointer<Double>,
+        _ y: UnsafeMutablePointer<Double>, count: Int
+    ) {
+        typealias Kernels = DoubleVectorMath
+        switch function {
+        case .exp: mapVectors(x, y, count: count, Kernels.exp)
+        case .log: mapVectors(x, y, count: count, Kernels.log)
+        case .tanh: mapVectors(x, y, count: count, Kernels.tanh)
+        case .sigmoid: mapVectors(x, y, count: count, Kernels.sigmoid)
+        case .softplus: mapVectors(x, y, count: count, Kernels.softplus)
+        case .sqrt: mapVectors(x, y, count: count) { (v: Kernels.Vector) in v.squareRoot() }
+        case .sin: for i in 0..<count { y[i] = Foundation.sin(x[i]) }
+        case .cos: for i in 0..<count { y[i] = Foundation.cos(x[i]) }
+        }
+    }
+
+    /// Adds `offsets[c]` to every value in column `c` of the row-major `rows`×`columns` matrix
+    /// `values`, then applies `function` when it is not nil, in place: the bias and activation
+    /// of a linear layer in one pass over its output.
+    public static func addOffsets(
+        _ offsets: UnsafePointer<Float>, thenApply function: ElementaryFunction?,
+        to values: UnsafeMutablePointer<Float>, rows: Int, columns: Int
+    ) {
+        typealias Kernels = FloatVectorMath
+        switch function {
+        case nil: addOffsets(offsets, to: values, rows: rows, columns: columns)
+        case .exp: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.exp)
+        case .log: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.log)
+        case .tanh: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.tanh)
+        case .sigmoid: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.sigmoid)
+        case .softplus: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.softplus)
+        case .sqrt, .sin, .cos:
+            addOffsets(offsets, to: values, rows: rows, columns: columns)
+            apply(function!, values, values, count: rows * columns)
+        }
+    }
+
+    /// Adds `offsets[c]` to every value in column `c` of the row-major `rows`×`columns` matrix
+    /// `values`, then applies `function` when it is not nil, in place: the bias and activation
+    /// of a linear layer in one pass over its output.
+    public static func addOffsets(
+        _ offsets: UnsafePointer<Double>, thenApply function: ElementaryFunction?,
+        to values: UnsafeMutablePointer<Double>, rows: Int, columns: Int
+    ) {
+        typealias Kernels = DoubleVectorMath
+        switch function {
+        case nil: addOffsets(offsets, to: values, rows: rows, columns: columns)
+        case .exp: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.exp)
+        case .log: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.log)
+        case .tanh: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.tanh)
+        case .sigmoid: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.sigmoid)
+        case .softplus: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.softplus)
+        case .sqrt, .sin, .cos:
+            addOffsets(offsets, to: values, rows: rows, columns: columns)
+            apply(function!, values, values, count: rows * columns)
+        }
+    }
+
+    /// Applies `kernel` to `count` values, one vector at a time; the last partial vector is
+    /// padded with ones. `x` and `y` may be the same buffer.
+    @inline(__always)
+    static func mapVectors<V: SIMD>(
+        _ x: UnsafePointer<V.Scalar>, _ y: UnsafeMutablePointer<V.Scalar>, count: Int,
+        _ kernel: (V) -> V
+    ) where V.Scalar: BinaryFloatingPoint {
+        let width = V.scalarCount
+        var i = 0
+        while i + width <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: kernel(v), as: V.self)
+            i += width
+        }
+        if i < count {
+            var v = V(repeating: 1)
+            for lane in 0..<(count - i) { v[lane] = x[i + lane] }
+            let result = kernel(v)
+            for lane in 0..<(count - i) { y[i + lane] = result[lane] }
+        }
+    }
+
+    /// `values[r, c] = kernel(values[r, c] + offsets[c])`, vector by vector along each row; the
+    /// last partial vector of a row is padded with ones. The kernel has one call site, so that
+    /// inlining it once is enough.
+    @inline(__always)
+    static func addOffsets<V: SIMD>(
+        _ offsets: UnsafePointer<V.Scalar>, to values: UnsafeMutablePointer<V.Scalar>,
+        rows: Int, columns: Int, _ kernel: (V) -> V
+    ) where V.Scalar: BinaryFloatingPoint {
+        let width = V.scalarCount
+        for row in 0..<rows {
+            let line = values + row * columns
+            var column = 0
+            while column < columns {
+                let lanes = min(width, columns - column)
+                var sum = V(repeating: 1)
+                if lanes == width {
+                    sum = UnsafeRawPointer(line + column).loadUnaligned(as: V.self)
+                        + UnsafeRawPointer(offsets + column).loadUnaligned(as: V.self)
+                } else {
+                    for lane in 0..<lanes { sum[lane] = line[column + lane] + offsets[column + lane] }
+                }
+                let result = kernel(sum)
+                if lanes == width {
+                    UnsafeMutableRawPointer(line + column).storeBytes(of: result, as: V.self)
+                } else {
+                    for lane in 0..<lanes { line[column + lane] = result[lane] }
+                }
+                column += width
+            }
+        }
+    }
+
+    /// `values[r, c] += offsets[c]`.
+    @inline(__always)
+    static func addOffsets<Scalar: BinaryFloatingPoint>(
+        _ offsets: UnsafePointer<Scalar>, to values: UnsafeMutablePointer<Scalar>,
+        rows: Int, columns: Int
+    ) {
+        for row in 0..<rows {
+            let line = values + row * columns
+            for column in 0..<columns { line[column] += offsets[column] }
+        }
+    }
+}

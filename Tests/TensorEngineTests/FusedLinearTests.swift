@@ -1,0 +1,123 @@
+import Foundation
+import TensorEngine
+import TestSupport
+import Testing
+
+/// One shape of `Tensor.linear(_:weight:bias:activation:)` and the code path it reaches.
+struct FusedLinearCase: CustomStringConvertible, Sendable {
+    let rows: Int
+    let inputSize: Int
+    let outputSize: Int
+    let hasBias: Bool
+    let activation: ElementaryFunction?
+    let path: String
+
+    var description: String { "\(rows)×\(inputSize)→\(outputSize), \(path)" }
+}
+
+private let fusedLinearCases: [FusedLinearCase] = [
+    FusedLinearCase(rows: 3, inputSize: 5, outputSize: 7, hasBias: true, activation: .tanh,
+                    path: "rows narrower than a vector"),
+    FusedLinearCase(rows: 64, inputSize: 64, outputSize: 64, hasBias: true, activation: .tanh,
+                    path: "one block on one thread"),
+    FusedLinearCase(rows: 2000, inputSize: 8, outputSize: 40, hasBias: true, activation: .sigmoid,
+                    path: "two blocks on one thread"),
+    FusedLinearCase(rows: 4100, inputSize: 64, outputSize: 33, hasBias: true, activation: .tanh,
+                    path: "two threads, two blocks each, a partial vector per row"),
+    FusedLinearCase(rows: 4100, inputSize: 64, outputSize: 2, hasBias: true, activation: nil,
+                    path: "bias only, two threads"),
+    FusedLinearCase(rows: 50, inputSize: 10, outputSize: 20, hasBias: false, activation: .softplus,
+                    path: "activation without bias"),
+    FusedLinearCase(rows: 30, inputSize: 6, outputSize: 17, hasBias: true, activation: .sin,
+                    path: "a function without a vector kernel"),
+    FusedLinearCase(rows: 10, inputSize: 300, outputSize: 300, hasBias: true, activation: .tanh,
+                    path: "a weight too large for blocks"),
+]
+
+/// `activation(x · wᵀ + b)` with plain loops in `Double`, from the values of the operands.
+private func referenceLinear(
+    _ x: [Double], _ w: [Double], _ b: [Double]?, _ activation: ElementaryFunction?,
+    rows: Int, inputSize: Int, outputSize: Int
+) -> [Double] {
+    var result = [Double](repeating: 0, count: rows * outputSize)
+    for r in 0..<rows {
+        for c in 0..<outputSize {
+            var sum = b?[c] ?? 0
+            for p in 0..<inputSize { sum += x[r * inputSize + p] * w[c * inputSize + p] }
+            switch activation {
+            case nil: break
+            case .tanh: sum = tanh(sum)
+            case .sigmoid: sum = 1 / (1 + exp(-sum))
+            case .softplus: sum = log1p(exp(sum))
+            case .sin: sum = sin(sum)
+            default: Issue.record("no reference for \(String(describing: activation))")
+            }
+            result[r * outputSize + c] = sum
+        }
+    }
+    return result
+}
+
+@Suite("Fused linear layer")
+struct FusedLinearTests {
+    @Test("Float values match plain loops on every path", arguments: fusedLinearCases)
+    func floatValues(testCase: FusedLinearCase) {
+        var generator = RandomGenerator(seed: UInt64(testCase.rows * 31 + testCase.outputSize))
+        let x = Tensor<Float>(
+            randomUniform: [testCase.rows, testCase.inputSize], lower: -2, upper: 2,
+            generator: &generator)
+        let w = Tensor<Float>(
+            randomUniform: [testCase.outputSize, testCase.inputSize], lower: -0.5, upper: 0.5,
+            generator: &generator)
+        let b = testCase.hasBias
+            ? Tensor<Float>(randomUniform: [testCase.outputSize], lower: -1, upper: 1, generator: &generator)
+            : nil
+        let y = Tensor.linear(x, weight: w, bias: b, activation: testCase.activation)
+        #expect(y.shape == [testCase.rows, testCase.outputSize])
+        let expected = referenceLinear(
+            x.doubles, w.doubles, b?.doubles, testCase.activation, rows: testCase.rows,
+            inputSize: testCase.inputSize, outputSize: testCase.outputSize)
+        let actual = y.doubles
+        // Float sums of up to 300 products of values below 2 · 0.5: a few units of 1e-6
+        // relative to the sum of magnitudes, and every activation here has slope at most 1.
+        let tolerance = 2e-6 * Double(testCase.inputSize)
+        var worst = 0.0
+        for i in 0..<expected.count { worst = max(worst, abs(actual[i] - expected[i])) }
+        #expect(worst <= tolerance, "largest difference \(worst) for \(testCase)")
+    }
+
+    @Test("Double values match the separate operations", arguments: fusedLinearCases)
+    func doubleValues(testCase: FusedLinearCase) {
+        var generator = RandomGenerator(seed: 5)
+        let x = Tensor<Double>(
+            randomNormal: [testCase.rows, testCase.inputSize], generator: &generator)
+        let w = Tensor<Double>(
+            randomNormal: [testCase.outputSize, testCase.inputSize], generator: &generator) * 0.2
+        let b = testCase.hasBias
+            ? Tensor<Double>(randomNormal: [testCase.outputSize], generator: &generator)
+            : nil
+        let fused = Tensor.linear(x, weight: w, bias: b, activation: testCase.activation)
+        var separate = matmul(x, w, transposeB: true)
+        if let b { separate = separate + b }
+        if let activation = testCase.activation { separate = separate.applying(activation) }
+        let difference = (fused - separate).abs().max().scalar
+        #expect(difference <= 1e-12, "largest difference \(difference) for \(testCase)")
+    }
+
+    @Test("gradients through the recorded form match finite differences")
+    func gradients() {
+        var generator = RandomGenerator(seed: 9)
+        let inputs = [
+            Tensor<Double>(randomNormal: [5, 4], generator: &generator),
+            Tensor<Double>(randomNormal: [3, 4], generator: &generator),
+            Tensor<Double>(randomNormal: [3], generator: &generator),
+        ]
+        let function: ([Tensor<Double>]) -> Tensor<Double> = {
+            Tensor.linear($0[0], weight: $0[1], bias: $0[2], activation: .tanh)
+        }
+        let first = checkGradients(of: function, at: inputs)
+        #expect(first.passed, "\(first)")
+        let second = checkSecondGradients(of: function, at: inputs)
+        #expect(second.passed, "\(second)")
+    }
+}
