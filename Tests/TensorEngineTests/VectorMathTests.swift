@@ -107,7 +107,7 @@ private let accuracyCases: [AccuracyCase] = [
         positiveOnly: true, floatUlps: 2.5),
     AccuracyCase(
         function: .tanh, floatRange: .greatestFiniteMagnitude, doubleRange: .greatestFiniteMagnitude,
-        positiveOnly: false, floatUlps: 2),
+        positiveOnly: false, floatUlps: 2.5),
     AccuracyCase(
         function: .sigmoid, floatRange: .greatestFiniteMagnitude, doubleRange: .greatestFiniteMagnitude,
         positiveOnly: false, floatUlps: 3),
@@ -234,8 +234,8 @@ struct VectorMathTests {
     func tanhNearZero() {
         let floatInputs: [Float] = [1e-38, 1e-20, 1e-8, 1e-4, 0.01, 0.3, 0.5499, 0.5501]
         for (x, y) in zip(floatInputs, applyFloat(.tanh, floatInputs)) {
-            #expect(ulpError(y, exact: Foundation.tanh(Double(x))) <= 2, "tanh(\(x)) = \(y)")
-            #expect(ulpError(-y, exact: Foundation.tanh(-Double(x))) <= 2, "tanh(\(-x))")
+            #expect(ulpError(y, exact: Foundation.tanh(Double(x))) <= 2.5, "tanh(\(x)) = \(y)")
+            #expect(ulpError(-y, exact: Foundation.tanh(-Double(x))) <= 2.5, "tanh(\(-x))")
         }
         let negativeZero = applyFloat(.tanh, [-0.0])[0]
         #expect(negativeZero == 0)
@@ -271,7 +271,7 @@ struct VectorMathTests {
         let floats = Tensor<Float>(values.map { Float($0) }).tanh().scalars
         for (index, x) in values.enumerated() {
             #expect(relativeError(inPlace[index], expected: Foundation.tanh(x)) <= doubleRelativeBound, "tanh(\(x)) in place")
-            #expect(ulpError(floats[index], exact: Foundation.tanh(Double(Float(x)))) <= 2, "Tensor tanh at \(index)")
+            #expect(ulpError(floats[index], exact: Foundation.tanh(Double(Float(x)))) <= 2.5, "Tensor tanh at \(index)")
         }
     }
 
