@@ -61,7 +61,7 @@ public final class SpiralDynamics: Module {
     }
 
     public func callAsFunction(_ t: Double, _ y: Tensor<Float>) -> Tensor<Float> {
-        output(hidden(y.pow(3)).tanh())
+        output(hidden(y.pow(3), activation: .tanh))
     }
 }
 

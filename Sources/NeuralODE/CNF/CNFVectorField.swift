@@ -75,7 +75,7 @@ public final class PlanarCNFField<Scalar: TensorScalar>: CNFVectorField {
     /// and `b` `[M]`.
     public func unitParameters(at t: Double) -> (w: Tensor<Scalar>, u: Tensor<Scalar>, b: Tensor<Scalar>) {
         let time = Tensor<Scalar>(shape: [1, 1], scalars: [Scalar(t)])
-        let values = output(hidden2(hidden1(time).tanh()).tanh()).reshaped(to: [-1])
+        let values = output(hidden2(hidden1(time, activation: .tanh), activation: .tanh)).reshaped(to: [-1])
         let block = width * dimension
         let w = values.slice(alongAxis: 0, 0..<block).reshaped(to: [width, dimension])
         let u = values.slice(alongAxis: 0, block..<(2 * block)).reshaped(to: [width, dimension])
@@ -97,14 +97,14 @@ public final class PlanarCNFField<Scalar: TensorScalar>: CNFVectorField {
     }
 
     private func apply(_ z: Tensor<Scalar>, w: Tensor<Scalar>, u: Tensor<Scalar>, b: Tensor<Scalar>) -> Tensor<Scalar> {
-        let activations = (matmul(z, w, transposeB: true) + b).tanh()
+        let activations = Tensor.linear(z, weight: w, bias: b, activation: .tanh)
         return matmul(activations, u) * (1 / Scalar(width))
     }
 
     public func valueAndTrace(_ t: Double, _ z: Tensor<Scalar>) -> (value: Tensor<Scalar>, trace: Tensor<Scalar>)? {
         checkInput(z)
         let (w, u, b) = unitParameters(at: t)
-        let activations = (matmul(z, w, transposeB: true) + b).tanh()
+        let activations = Tensor.linear(z, weight: w, bias: b, activation: .tanh)
         let scale = 1 / Scalar(width)
         let value = matmul(activations, u) * scale
         // tr ∂f/∂z = (1/M) Σₙ (1 - hₙ²) uₙᵀwₙ, a [batch, M] × [M, 1] product.
@@ -164,10 +164,10 @@ public final class TimeConditionedMLPField<Scalar: TensorScalar>: CNFVectorField
                 // Detached views of the weights are constants for the recorded graph.
                 h = matmul(input, layer.weight.detached(), transposeB: true)
                 if let bias = layer.bias { h = h + bias.detached() }
+                if index < layers.count - 1 { h = h.tanh() }
             } else {
-                h = layer(input)
+                h = layer(input, activation: index < layers.count - 1 ? .tanh : nil)
             }
-            if index < layers.count - 1 { h = h.tanh() }
         }
         return h
     }

@@ -16,7 +16,7 @@ public final class PoissonIntensity<Scalar: TensorScalar>: Module {
 
     /// Returns `λ(z)`, `[..., 1]` for `z` of shape `[..., latentDimension]`; positive.
     public func callAsFunction(_ z: Tensor<Scalar>) -> Tensor<Scalar> {
-        output(hidden(z).tanh()).softplus()
+        output(hidden(z, activation: .tanh), activation: .softplus)
     }
 }
 
