@@ -1,8 +1,6 @@
-#if canImport(Glibc)
+// Linux only: the worker is created with Glibc's pthread_create, and the back-off reads
+// `/proc/thread-self/schedstat`.
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 
 /// A fork-join over two threads: the calling thread and one persistent worker thread.
@@ -19,7 +17,7 @@ import Synchronization
 /// cores, the spin takes CPU time from them and, through the scheduler's fair share per
 /// process group, from the calling thread. So after each job the worker reads how long it
 /// waited on a run queue since the previous job (Linux's `/proc/thread-self/schedstat`).
-/// When that grew by more than 50 µs, neither side spins for a back-off time, which doubles
+/// When that grew by more than 50 µs, the worker does not spin for a back-off time, which doubles
 /// while such waits recur within 50 ms of each other, from 1 ms up to 128 ms. Where the file
 /// is missing, the worker always spins.
 ///
@@ -95,7 +93,7 @@ private final class TwoThreadsWorker: @unchecked Sendable {
     private let isWorkerBlocked = Atomic<Bool>(false)
     private let isCallerBlocked = Atomic<Bool>(false)
 
-    /// The monotonic time in nanoseconds before which neither side spins, because the worker
+    /// The monotonic time in nanoseconds before which the worker does not spin, because it
     /// recently waited for a core.
     private let spinningResumes = Atomic<Int64>(0)
 
@@ -184,8 +182,11 @@ private final class TwoThreadsWorker: @unchecked Sendable {
     }
 
     private func waitForCompletion(of generation: UInt64) {
+        // The worker claimed the job and is running it, so the wait is short unless the worker
+        // is preempted. The caller spins even during a back-off, because blocking would add a
+        // wake-up of the caller to every call.
         let isDone = { self.completedGeneration.load(ordering: .acquiring) == generation }
-        if isDone() || (isSpinningAllowed() && spin(until: isDone)) {
+        if isDone() || (TwoThreads.spinNanoseconds > 0 && spin(until: isDone)) {
             return
         }
         pthread_mutex_lock(mutex)
