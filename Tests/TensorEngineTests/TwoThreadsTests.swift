@@ -145,7 +145,8 @@ struct TwoThreadsTests {
             let piece = min(pieceCount, count - start)
             inputs.withUnsafeBufferPointer { x in
                 doublePieces.withUnsafeMutableBufferPointer { y in
-                    Double.apply(.tanh, x.baseAddress! + start, y.baseAddress! + start, count: piece)
+                    Double.apply(
+                        .tanh, x.baseAddress! + start, y.baseAddress! + start, count: piece)
                 }
             }
         }
