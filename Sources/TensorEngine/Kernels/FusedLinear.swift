@@ -1,5 +1,3 @@
-import Dispatch
-
 /// A linear layer's output computed without recording: `activation(input · weightᵀ + bias)`.
 ///
 /// The rows are cut into blocks of about `blockValues` output values. Each block's product is
@@ -44,7 +42,7 @@ enum FusedLinear {
             return
         }
         let split = (rows / 2 + 7) & ~7
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
+        TwoThreads.run { half in
             operands.compute(rows: half == 0 ? 0..<split : split..<rows)
         }
     }

@@ -1,5 +1,4 @@
 import CDNNL
-import Dispatch
 import Foundation
 
 /// The library that computes `Float` matrix products too large for `SmallMatrixProduct`.
@@ -43,7 +42,7 @@ enum MatrixProductBackend: String, Sendable {
     /// `C = alpha · op(A) · op(B) + beta · C` on row-major buffers through `dnnl_sgemm`.
     ///
     /// Each `dnnl_sgemm` call runs on one OpenMP thread. Large products are split in two by rows
-    /// of C and run through `DispatchQueue.concurrentPerform` instead. OpenMP's worker threads
+    /// of C and run through `TwoThreads.run` instead. OpenMP's worker threads
     /// spin while they wait, which fails badly when other processes hold the cores. With oneDNN
     /// splitting the products itself, a batch-64 MLP evaluation took 15.7 ms instead of 9.3 µs
     /// at a load average of 9 on the 2-core development machine.
@@ -62,7 +61,7 @@ enum MatrixProductBackend: String, Sendable {
         }
         // Halves that start on a multiple of 8 rows.
         let split = (m / 2 + 7) & ~7
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
+        TwoThreads.run { half in
             product.multiply(rows: half == 0 ? 0..<split : split..<m)
         }
     }
@@ -70,8 +69,8 @@ enum MatrixProductBackend: String, Sendable {
 
 /// The operands of one `dnnl_sgemm` product, which `multiply(rows:)` computes a band of rows of.
 ///
-/// It is `Sendable` so that two threads can compute two bands, which write disjoint rows of C.
-private struct OneDNNProduct: @unchecked Sendable {
+/// Two threads can compute two bands at once, because the bands write disjoint rows of C.
+private struct OneDNNProduct {
     let transposeA: Bool
     let transposeB: Bool
     let n: Int

@@ -1,4 +1,3 @@
-import Dispatch
 import VectorKernels
 
 /// Whole-buffer elementary functions, one entry point per scalar type: the kernels of
@@ -29,30 +28,21 @@ enum VectorMath {
     /// `minimumSplitCount` values on. The first half is a whole number of `vectorWidth` vectors.
     ///
     /// A tanh of 262 144 `Float` values (a [4096, 64] layer) takes about 0.2 ms on one core of
-    /// the 2-core development machine, far more than the cost of
-    /// `DispatchQueue.concurrentPerform`.
+    /// the 2-core development machine, far more than the cost of `TwoThreads.run`.
     private static func inHalves<Scalar>(
         _ x: UnsafePointer<Scalar>, _ y: UnsafeMutablePointer<Scalar>, count: Int,
         vectorWidth: Int,
-        _ body: @Sendable (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void
+        _ body: (UnsafePointer<Scalar>, UnsafeMutablePointer<Scalar>, Int) -> Void
     ) {
         guard count >= minimumSplitCount else {
             body(x, y, count)
             return
         }
-        let buffers = SplitBuffers(x: x, y: y)
         let split = (count / 2) & ~(vectorWidth - 1)
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
+        TwoThreads.run { half in
             let start = half == 0 ? 0 : split
             let end = half == 0 ? split : count
-            body(buffers.x + start, buffers.y + start, end - start)
+            body(x + start, y + start, end - start)
         }
     }
-}
-
-/// The input and output of a split `inHalves` call, shared by its two threads, which write
-/// disjoint halves of the output.
-private struct SplitBuffers<Scalar>: @unchecked Sendable {
-    let x: UnsafePointer<Scalar>
-    let y: UnsafeMutablePointer<Scalar>
 }
