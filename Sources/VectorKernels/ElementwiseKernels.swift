@@ -5,6 +5,32 @@ public enum ElementaryFunction: Sendable {
     case exp, log, tanh, sigmoid, softplus, sin, cos, sqrt
 }
 
+/// The vector kernels of one scalar type: `FloatVectorMath` or `DoubleVectorMath`.
+protocol VectorFunctions {
+    associatedtype Scalar: BinaryFloatingPoint & SIMDScalar
+    associatedtype Vector: SIMD where Vector.Scalar == Scalar
+    static func exp(_ x: Vector) -> Vector
+    static func log(_ x: Vector) -> Vector
+    static func tanh(_ x: Vector) -> Vector
+    static func sigmoid(_ x: Vector) -> Vector
+    static func softplus(_ x: Vector) -> Vector
+    /// The C library's sine and cosine of one value, which have no vector kernel.
+    static func sine(_ x: Scalar) -> Scalar
+    static func cosine(_ x: Scalar) -> Scalar
+}
+
+extension FloatVectorMath: VectorFunctions {
+    typealias Scalar = Float
+    static func sine(_ x: Float) -> Float { Foundation.sin(x) }
+    static func cosine(_ x: Float) -> Float { Foundation.cos(x) }
+}
+
+extension DoubleVectorMath: VectorFunctions {
+    typealias Scalar = Double
+    static func sine(_ x: Double) -> Double { Foundation.sin(x) }
+    static func cosine(_ x: Double) -> Double { Foundation.cos(x) }
+}
+
 /// Whole-buffer elementary functions on the calling thread, one entry point per scalar type.
 ///
 /// This module is compiled for the CPU of the machine that builds it (see Package.swift), so
@@ -19,17 +45,7 @@ public enum ElementwiseKernels {
         _ function: ElementaryFunction, _ x: UnsafePointer<Float>,
         _ y: UnsafeMutablePointer<Float>, count: Int
     ) {
-        typealias Kernels = FloatVectorMath
-        switch function {
-        case .exp: mapVectors(x, y, count: count, Kernels.exp)
-        case .log: mapVectors(x, y, count: count, Kernels.log)
-        case .tanh: mapVectors(x, y, count: count, Kernels.tanh)
-        case .sigmoid: mapVectors(x, y, count: count, Kernels.sigmoid)
-        case .softplus: mapVectors(x, y, count: count, Kernels.softplus)
-        case .sqrt: mapVectors(x, y, count: count) { (v: Kernels.Vector) in v.squareRoot() }
-        case .sin: for i in 0..<count { y[i] = Foundation.sin(x[i]) }
-        case .cos: for i in 0..<count { y[i] = Foundation.cos(x[i]) }
-        }
+        apply(FloatVectorMath.self, function, x, y, count: count)
     }
 
     /// Sets `y[i] = function(x[i])` for `i` in `0..<count`. `x` and `y` may be the same buffer.
@@ -37,17 +53,7 @@ public enum ElementwiseKernels {
         _ function: ElementaryFunction, _ x: UnsafePointer<Double>,
         _ y: UnsafeMutablePointer<Double>, count: Int
     ) {
-        typealias Kernels = DoubleVectorMath
-        switch function {
-        case .exp: mapVectors(x, y, count: count, Kernels.exp)
-        case .log: mapVectors(x, y, count: count, Kernels.log)
-        case .tanh: mapVectors(x, y, count: count, Kernels.tanh)
-        case .sigmoid: mapVectors(x, y, count: count, Kernels.sigmoid)
-        case .softplus: mapVectors(x, y, count: count, Kernels.softplus)
-        case .sqrt: mapVectors(x, y, count: count) { (v: Kernels.Vector) in v.squareRoot() }
-        case .sin: for i in 0..<count { y[i] = Foundation.sin(x[i]) }
-        case .cos: for i in 0..<count { y[i] = Foundation.cos(x[i]) }
-        }
+        apply(DoubleVectorMath.self, function, x, y, count: count)
     }
 
     /// Adds `offsets[c]` to every value in column `c` of the row-major `rows`×`columns` matrix
@@ -57,18 +63,9 @@ public enum ElementwiseKernels {
         _ offsets: UnsafePointer<Float>, thenApply function: ElementaryFunction?,
         to values: UnsafeMutablePointer<Float>, rows: Int, columns: Int
     ) {
-        typealias Kernels = FloatVectorMath
-        switch function {
-        case nil: addOffsets(offsets, to: values, rows: rows, columns: columns)
-        case .exp: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.exp)
-        case .log: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.log)
-        case .tanh: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.tanh)
-        case .sigmoid: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.sigmoid)
-        case .softplus: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.softplus)
-        case .sqrt, .sin, .cos:
-            addOffsets(offsets, to: values, rows: rows, columns: columns)
-            apply(function!, values, values, count: rows * columns)
-        }
+        addOffsets(
+            FloatVectorMath.self, offsets, thenApply: function, to: values, rows: rows,
+            columns: columns)
     }
 
     /// Adds `offsets[c]` to every value in column `c` of the row-major `rows`×`columns` matrix
@@ -78,7 +75,37 @@ public enum ElementwiseKernels {
         _ offsets: UnsafePointer<Double>, thenApply function: ElementaryFunction?,
         to values: UnsafeMutablePointer<Double>, rows: Int, columns: Int
     ) {
-        typealias Kernels = DoubleVectorMath
+        addOffsets(
+            DoubleVectorMath.self, offsets, thenApply: function, to: values, rows: rows,
+            columns: columns)
+    }
+
+    /// `apply` for the kernels of one scalar type. Each case names its kernel directly, so
+    /// that the kernel is inlined into the loop instead of called once per vector.
+    @inline(__always)
+    static func apply<Kernels: VectorFunctions>(
+        _: Kernels.Type, _ function: ElementaryFunction, _ x: UnsafePointer<Kernels.Scalar>,
+        _ y: UnsafeMutablePointer<Kernels.Scalar>, count: Int
+    ) {
+        switch function {
+        case .exp: mapVectors(x, y, count: count, Kernels.exp)
+        case .log: mapVectors(x, y, count: count, Kernels.log)
+        case .tanh: mapVectors(x, y, count: count, Kernels.tanh)
+        case .sigmoid: mapVectors(x, y, count: count, Kernels.sigmoid)
+        case .softplus: mapVectors(x, y, count: count, Kernels.softplus)
+        case .sqrt: mapVectors(x, y, count: count) { (v: Kernels.Vector) in v.squareRoot() }
+        case .sin: for i in 0..<count { y[i] = Kernels.sine(x[i]) }
+        case .cos: for i in 0..<count { y[i] = Kernels.cosine(x[i]) }
+        }
+    }
+
+    /// `addOffsets` for the kernels of one scalar type.
+    @inline(__always)
+    static func addOffsets<Kernels: VectorFunctions>(
+        _: Kernels.Type, _ offsets: UnsafePointer<Kernels.Scalar>,
+        thenApply function: ElementaryFunction?, to values: UnsafeMutablePointer<Kernels.Scalar>,
+        rows: Int, columns: Int
+    ) {
         switch function {
         case nil: addOffsets(offsets, to: values, rows: rows, columns: columns)
         case .exp: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.exp)
@@ -88,7 +115,7 @@ public enum ElementwiseKernels {
         case .softplus: addOffsets(offsets, to: values, rows: rows, columns: columns, Kernels.softplus)
         case .sqrt, .sin, .cos:
             addOffsets(offsets, to: values, rows: rows, columns: columns)
-            apply(function!, values, values, count: rows * columns)
+            apply(Kernels.self, function!, values, values, count: rows * columns)
         }
     }
 
