@@ -38,9 +38,9 @@ public enum TimeSeriesCSVError: Error, Equatable, CustomStringConvertible {
         case let .missingSeriesID(path, line):
             return "'\(path)' line \(line): the series field is empty. Give every row the name of its series."
         case let .invalidTime(path, line, text):
-            return "'\(path)' line \(line): invalid time '\(text)'. Expected a finite number."
+            return "'\(path)' line \(line): invalid time '\(text)'. Expected a finite decimal number, such as 0.25 or 1e-3."
         case let .invalidValue(path, line, column, text):
-            return "'\(path)' line \(line): invalid value '\(text)' in column '\(column)'. Expected a finite number, or an empty field for a missing value."
+            return "'\(path)' line \(line): invalid value '\(text)' in column '\(column)'. Expected a finite decimal number, such as 0.25 or 1e-3, or an empty field for a missing value."
         case let .noObservedValues(path, line):
             return "'\(path)' line \(line): every value is missing. Remove the row or fill in at least one value."
         case let .duplicateTime(path, line, series, time, firstLine):
@@ -122,7 +122,7 @@ public enum TimeSeriesCSV {
             let id = row[0].trimmingCharacters(in: .whitespaces)
             guard !id.isEmpty else { throw .missingSeriesID(path: source, line: line) }
             let timeText = row[1].trimmingCharacters(in: .whitespaces)
-            guard let time = Double(timeText), time.isFinite else {
+            guard let time = decimalNumber(timeText), time.isFinite else {
                 throw .invalidTime(path: source, line: line, text: row[1])
             }
             var values: [Float] = []
@@ -134,7 +134,7 @@ public enum TimeSeriesCSV {
                     mask.append(false)
                     continue
                 }
-                guard let value = Double(trimmed), value.isFinite, Float(value).isFinite else {
+                guard let value = decimalNumber(trimmed), value.isFinite, Float(value).isFinite else {
                     throw .invalidValue(path: source, line: line, column: column, text: field)
                 }
                 values.append(Float(value))
@@ -227,4 +227,16 @@ public enum TimeSeriesCSV {
         field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
             ? "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : field
     }
+}
+
+/// The number written in `text` in decimal notation (digits, an optional sign, point and
+/// exponent), or nil for anything else. `Double(_:)` alone would also read hexadecimal forms
+/// such as `0x1p3`, which a CSV file of measurements does not mean.
+private func decimalNumber(_ text: String) -> Double? {
+    guard text.utf8.allSatisfy({ byte in
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")
+            || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "+")
+            || byte == UInt8(ascii: "-")
+    }) else { return nil }
+    return Double(text)
 }

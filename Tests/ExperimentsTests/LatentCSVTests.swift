@@ -85,6 +85,8 @@ struct LatentCSVTests {
         #expect(parseError(header + "a,0,1,2\n\na,zero,1,2\n") == .invalidTime(path: "data.csv", line: 4, text: "zero"))
         #expect(parseError(header + "a,nan,1,2\n") == .invalidTime(path: "data.csv", line: 2, text: "nan"))
         #expect(parseError(header + "a,,1,2\n") == .invalidTime(path: "data.csv", line: 2, text: ""))
+        #expect(parseError(header + "a,0x1p3,1,2\n") == .invalidTime(path: "data.csv", line: 2, text: "0x1p3"))
+        #expect(parseError(header + "a,0,0x10,2\n") == .invalidValue(path: "data.csv", line: 2, column: "x", text: "0x10"))
         #expect(
             parseError(header + "a,0,1,2\na,1,1,two\n")
                 == .invalidValue(path: "data.csv", line: 3, column: "y", text: "two"))
