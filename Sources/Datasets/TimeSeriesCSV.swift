@@ -229,9 +229,9 @@ public enum TimeSeriesCSV {
     }
 }
 
-/// The number written in `text` in decimal notation (digits, an optional sign, point and
-/// exponent), or nil for anything else. `Double(_:)` alone would also read hexadecimal forms
-/// such as `0x1p3`, which a CSV file of measurements does not mean.
+/// Returns the number written in `text` in decimal notation (digits, an optional sign, point
+/// and exponent), or nil for anything else. `Double(_:)` alone would also read hexadecimal
+/// forms such as `0x1p3`, which a CSV file of measurements does not mean.
 private func decimalNumber(_ text: String) -> Double? {
     guard text.utf8.allSatisfy({ byte in
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: ".")

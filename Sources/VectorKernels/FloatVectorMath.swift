@@ -154,7 +154,8 @@ enum FloatVectorMath {
         q = Vector(repeating: 1.0 / 6).addingProduct(q, r)
         q = Vector(repeating: 0.5).addingProduct(q, r)
         let expm1R = r.addingProduct(r * r, q)
-        // 2ⁿ − 1 is exact for 0 ≤ n ≤ 28; E = expm1(r) + (2ⁿ − 1)·expm1(r) + (2ⁿ − 1).
+        // E = expm1(r) + (2ⁿ − 1)·expm1(r) + (2ⁿ − 1). 2ⁿ − 1 is exact up to n = 24; above, for
+        // |x| > 8.5, it rounds to 2ⁿ, which moves E by less than 2⁻²⁴ and tanh not at all.
         let powerMinusOne = vector(bits(n + exponentShifter) &<< 23) - 1
         let e = expm1R.addingProduct(expm1R, powerMinusOne) + powerMinusOne
         // The sign bit is set again so that tanh(−0) is −0.

@@ -3,6 +3,7 @@
 // scripts in Benchmarks/reference, so that rows pair by `name` and `size`.
 
 import COpenBLAS
+import TensorEngine
 
 #if canImport(Glibc)
 import Glibc
@@ -109,6 +110,7 @@ func parseOptions(_ arguments: [String]) -> Options {
     return options
 }
 
+for problem in EngineEnvironment.environmentProblems() { fail(problem.message) }
 let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
 
 #if DEBUG

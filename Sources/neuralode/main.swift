@@ -1,4 +1,5 @@
 import Foundation
+import TensorEngine
 
 /// A subcommand, captured from its `Command` type.
 struct CommandEntry {
@@ -29,6 +30,21 @@ func printHelp() {
     lines.append("")
     lines.append("Run 'neuralode <command> --help' for the options of a command.")
     print(lines.joined(separator: "\n"))
+}
+
+// oneDNN's OpenMP threads spin while idle unless OMP_WAIT_POLICY is set to passive, which made
+// MNIST training 11 times slower while other processes used both cores. libgomp reads the
+// variable when the process starts, so it is set here and the program starts again, once.
+// When the restart fails, the run goes on with OpenMP's default.
+if getenv("OMP_WAIT_POLICY") == nil {
+    setenv("OMP_WAIT_POLICY", "passive", 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+}
+
+let environmentProblems = EngineEnvironment.environmentProblems()
+guard environmentProblems.isEmpty else {
+    printError(environmentProblems.map { "error: \($0.message)" }.joined(separator: "\n"))
+    exit(64)
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())

@@ -1,5 +1,5 @@
 import Foundation
-import TensorEngine
+@testable import TensorEngine
 import TestSupport
 import Testing
 
@@ -102,6 +102,24 @@ struct FusedLinearTests {
         if let activation = testCase.activation { separate = separate.applying(activation) }
         let difference = (fused - separate).abs().max().scalar
         #expect(difference <= 1e-12, "largest difference \(difference) for \(testCase)")
+    }
+
+    @Test("both halves of a split layer use the backend chosen for the task")
+    func backendOverrideReachesTheWorker() {
+        var generator = RandomGenerator(seed: 11)
+        let x = Tensor<Float>(randomNormal: [8192, 64], generator: &generator)
+        let w = Tensor<Float>(randomNormal: [2, 64], generator: &generator)
+        let b = Tensor<Float>(randomNormal: [2], generator: &generator)
+        MatrixProductBackend.$override.withValue(.openBLAS) {
+            // OpenBLAS rounds these products differently from oneDNN, and the worker thread
+            // usually computes the second half of the rows; 20 calls make a miss unlikely.
+            let reference = (matmul(x, w, transposeB: true) + b).scalars
+            for call in 0..<20 {
+                let fused = Tensor.linear(x, weight: w, bias: b).scalars
+                let differing = zip(fused, reference).filter { $0 != $1 }.count
+                #expect(differing == 0, "call \(call): \(differing) of \(fused.count) values differ")
+            }
+        }
     }
 
     @Test("gradients through the recorded form match finite differences")

@@ -153,3 +153,30 @@ struct TwoThreadsTests {
         #expect(doubleSplit == doublePieces)
     }
 }
+
+@Suite("Engine environment variables")
+struct EngineEnvironmentTests {
+    @Test("bad values are reported with the variable and what to set")
+    func badValues() async {
+        // In a child process, because the engine reads these variables once per process.
+        await #expect(processExitsWith: .exitCode(3)) {
+            setenv("NEURALODE_SPIN_MICROSECONDS", "abc", 1)
+            setenv("NEURALODE_GEMM", "bogus", 1)
+            let messages = EngineEnvironment.environmentProblems().map(\.message)
+            let expected =
+                messages.count == 2
+                && messages.contains { $0.hasPrefix("NEURALODE_GEMM=bogus is not a valid") }
+                && messages.contains { $0.hasPrefix("NEURALODE_SPIN_MICROSECONDS=abc is not a valid") }
+            exit(expected ? 3 : 4)
+        }
+    }
+
+    @Test("usable values give no problem")
+    func usableValues() async {
+        await #expect(processExitsWith: .exitCode(3)) {
+            setenv("NEURALODE_SPIN_MICROSECONDS", "0", 1)
+            setenv("NEURALODE_GEMM", "OpenBLAS", 1)
+            exit(EngineEnvironment.environmentProblems().isEmpty ? 3 : 4)
+        }
+    }
+}

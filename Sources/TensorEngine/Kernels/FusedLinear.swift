@@ -7,6 +7,10 @@
 /// on two threads, one fork and join per layer instead of one per product and one per
 /// activation.
 ///
+/// The halves are separate `gemm` calls with half the rows each, and oneDNN may round a row
+/// of a product differently for another number of rows, so a split result can differ from the
+/// separate operations in the last bits (about 1e-5 relative was seen for k = 255).
+///
 /// Weights larger than `maximumBlockedWeight` values skip the blocks: the whole product comes
 /// from one `gemm` call, which splits large products itself, and the bias and activation
 /// follow in one pass on the calling thread.
@@ -42,8 +46,18 @@ enum FusedLinear {
             return
         }
         let split = (rows / 2 + 7) & ~7
+        // The worker thread does not see task-local values, so a backend chosen for this task
+        // is bound again around each half.
+        let backendOverride = MatrixProductBackend.override
         TwoThreads.run { half in
-            operands.compute(rows: half == 0 ? 0..<split : split..<rows)
+            let halfRows = half == 0 ? 0..<split : split..<rows
+            if let backendOverride {
+                MatrixProductBackend.$override.withValue(backendOverride) {
+                    operands.compute(rows: halfRows)
+                }
+            } else {
+                operands.compute(rows: halfRows)
+            }
         }
     }
 }

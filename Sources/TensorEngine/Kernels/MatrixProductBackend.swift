@@ -19,14 +19,23 @@ enum MatrixProductBackend: String, Sendable {
     /// The backend named by `NEURALODE_GEMM`, read on first use. It is `oneDNN` when the
     /// variable is unset or empty.
     static let configured: MatrixProductBackend = {
-        let value = ProcessInfo.processInfo.environment[environmentVariable] ?? ""
-        if value.isEmpty { return .oneDNN }
-        guard let backend = MatrixProductBackend(rawValue: value.lowercased()) else {
-            fatalError(
-                "\(environmentVariable)=\(value) is not a valid matrix product backend. Set it to 'onednn' or 'openblas', or unset it.")
+        switch configuredInEnvironment() {
+        case .success(let backend): return backend
+        case .failure(let problem): fatalError(problem.message)
         }
-        return backend
     }()
+
+    /// The backend that `NEURALODE_GEMM` names, `oneDNN` when it is unset or empty, or the
+    /// problem with its value.
+    static func configuredInEnvironment() -> Result<MatrixProductBackend, EnvironmentProblem> {
+        let value = ProcessInfo.processInfo.environment[environmentVariable] ?? ""
+        if value.isEmpty { return .success(.oneDNN) }
+        guard let backend = MatrixProductBackend(rawValue: value.lowercased()) else {
+            return .failure(EnvironmentProblem(
+                message: "\(environmentVariable)=\(value) is not a valid matrix product backend. Set it to 'onednn' or 'openblas', or unset it."))
+        }
+        return .success(backend)
+    }
 
     /// A backend that replaces `configured` within the current task, so that tests can compare
     /// both backends in one process.

@@ -38,16 +38,27 @@ enum TwoThreads {
     /// (AMD EPYC under KVM), where the gaps between fork-joins of a batch-4096 MLP solve are
     /// 20 to 200 µs.
     static let spinNanoseconds: Int64 = {
-        let variable = "NEURALODE_SPIN_MICROSECONDS"
+        switch configuredSpin() {
+        case .success(let nanoseconds): return nanoseconds
+        case .failure(let problem): fatalError(problem.message)
+        }
+    }()
+
+    static let spinEnvironmentVariable = "NEURALODE_SPIN_MICROSECONDS"
+
+    /// The spin time in nanoseconds that `NEURALODE_SPIN_MICROSECONDS` sets, 50 µs when it is
+    /// unset or empty, or the problem with its value.
+    static func configuredSpin() -> Result<Int64, EnvironmentProblem> {
+        let variable = spinEnvironmentVariable
         guard let text = getenv(variable).map({ String(cString: $0) }), !text.isEmpty else {
-            return 50_000
+            return .success(50_000)
         }
         guard let microseconds = Int64(text), microseconds >= 0, microseconds <= 1_000_000 else {
-            fatalError(
-                "\(variable)=\(text) is not a valid spin time. Set it to a whole number of microseconds from 0 to 1000000, or unset it.")
+            return .failure(EnvironmentProblem(
+                message: "\(variable)=\(text) is not a valid spin time. Set it to a whole number of microseconds from 0 to 1000000, or unset it."))
         }
-        return microseconds * 1000
-    }()
+        return .success(microseconds * 1000)
+    }
 
     /// Calls `body(0)` on the calling thread and `body(1)` on the worker thread, and returns
     /// when both have returned.
