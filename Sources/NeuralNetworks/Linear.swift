@@ -65,9 +65,13 @@ public final class Linear<Scalar: TensorScalar>: Layer {
         precondition(
             input.rank >= 1 && input.shape[input.rank - 1] == inputSize,
             "Linear: input shape \(input.shape) does not end in inputSize \(inputSize)")
+        if input.rank == 2 {
+            // The common case, without the reshapes and their shape arrays.
+            return Tensor.linear(input, weight: weight, bias: bias, activation: activation)
+        }
         let leading = Array(input.shape.dropLast())
-        let rows = input.rank == 2 ? input : input.reshaped(to: [leading.reduce(1, *), inputSize])
+        let rows = input.reshaped(to: [leading.reduce(1, *), inputSize])
         let output = Tensor.linear(rows, weight: weight, bias: bias, activation: activation)
-        return input.rank == 2 ? output : output.reshaped(to: leading + [outputSize])
+        return output.reshaped(to: leading + [outputSize])
     }
 }
