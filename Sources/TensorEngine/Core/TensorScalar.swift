@@ -56,13 +56,14 @@ extension Float: TensorScalar {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        // oneDNN's kernels handle narrow products well (see `SmallMatrixProduct.isSuitable`), but
-        // each call costs about a microsecond, so oneDNN takes the narrow products from 2¹⁶
-        // multiply-adds on (a 2-64-64-2 MLP at batch 4096) and OpenBLAS none.
+        // oneDNN takes narrow products from 2¹⁶ multiply-adds on (as in a 2-64-64-2 MLP at batch
+        // 4096), OpenBLAS only from 2²² on (see `SmallMatrixProduct.isSuitable`).
         let backend = MatrixProductBackend.current
+        let narrowLimit = backend == .oneDNN
+            ? SmallMatrixProduct.maximumNarrowOneDNNMultiplyAdds
+            : SmallMatrixProduct.maximumNarrowMultiplyAdds
         if SmallMatrixProduct.isSuitable(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
-            includingNarrow: backend == .openBLAS || m * n * k <= SmallMatrixProduct.maximumNarrowOneDNNMultiplyAdds)
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, narrowLimit: narrowLimit)
         {
             SmallMatrixProduct.gemm(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
@@ -115,7 +116,8 @@ extension Double: TensorScalar {
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
         if SmallMatrixProduct.isSuitable(
-            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, includingNarrow: true)
+            transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+            narrowLimit: SmallMatrixProduct.maximumNarrowMultiplyAdds)
         {
             SmallMatrixProduct.gemm(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,

@@ -4,7 +4,7 @@
 /// written by `gemm`, and its bias and activation are applied in one pass
 /// (`TensorScalar.addOffsets`) while the block is still in the second-level cache. Layers with
 /// at least `minimumSplitWork` multiply-adds plus output values run as two halves of the rows
-/// on two threads, one fork and join per layer instead of one per product and one per
+/// on two threads. That is one fork and join per layer instead of one per product and one per
 /// activation.
 ///
 /// The halves are separate `gemm` calls with half the rows each, and oneDNN may round a row
@@ -46,25 +46,15 @@ enum FusedLinear {
             return
         }
         let split = (rows / 2 + 7) & ~7
-        // The worker thread does not see task-local values, so a backend chosen for this task
-        // is bound again around each half.
-        let backendOverride = MatrixProductBackend.override
         TwoThreads.run { half in
-            let halfRows = half == 0 ? 0..<split : split..<rows
-            if let backendOverride {
-                MatrixProductBackend.$override.withValue(backendOverride) {
-                    operands.compute(rows: halfRows)
-                }
-            } else {
-                operands.compute(rows: halfRows)
-            }
+            operands.compute(rows: half == 0 ? 0..<split : split..<rows)
         }
     }
 }
 
-/// The buffers of one `FusedLinear.run` call. `Sendable` so that two threads can compute
-/// disjoint row ranges of the output.
-private struct Operands<S: TensorScalar>: @unchecked Sendable {
+/// The buffers of one `FusedLinear.run` call. Two threads can compute two row ranges at once,
+/// because the ranges write disjoint rows of the output.
+private struct Operands<S: TensorScalar> {
     let input: UnsafePointer<S>
     let weight: UnsafePointer<S>
     let bias: UnsafePointer<S>?
@@ -90,11 +80,7 @@ private struct Operands<S: TensorScalar>: @unchecked Sendable {
     @inline(__always)
     func computeWhole(rows: Int) {
         multiply(rows: 0, count: rows)
-        if bias == nil, let activation {
-            S.apply(activation, output, output, count: rows * outputSize)
-        } else {
-            finish(output, rows: rows)
-        }
+        finish(output, rows: rows)
     }
 
     @inline(__always)

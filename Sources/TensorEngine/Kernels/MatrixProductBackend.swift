@@ -51,8 +51,8 @@ enum MatrixProductBackend: String, Sendable {
     /// `C = alpha · op(A) · op(B) + beta · C` on row-major buffers through `dnnl_sgemm`.
     ///
     /// Each `dnnl_sgemm` call runs on one OpenMP thread. Large products are split in two by rows
-    /// of C and run through `TwoThreads.run` instead. OpenMP's worker threads
-    /// spin while they wait, which fails badly when other processes hold the cores. With oneDNN
+    /// of C and run through `TwoThreads.run` instead. OpenMP's worker threads spin while they
+    /// wait, which fails badly when other processes hold the cores. With oneDNN
     /// splitting the products itself, a batch-64 MLP evaluation took 15.7 ms instead of 9.3 µs
     /// at a load average of 9 on the 2-core development machine.
     static func oneDNNProduct(

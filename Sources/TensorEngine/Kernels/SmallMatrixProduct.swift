@@ -22,27 +22,28 @@
 enum SmallMatrixProduct {
     /// Products with at most this many multiply-adds (m·n·k) skip BLAS: 16×16×16.
     static let maximumMultiplyAdds = 4096
-    /// Products with fewer than 8 columns or fewer than 8 values along k skip BLAS up to this
-    /// many multiply-adds, when their layout has a vector form.
+    /// Products with fewer than 8 columns or fewer than 8 values along k skip OpenBLAS up to
+    /// this many multiply-adds, when their layout has a vector form.
     static let maximumNarrowMultiplyAdds = 1 << 22
-    /// The same limit when the other products go to oneDNN: from here on oneDNN computes narrow
-    /// products faster than these loops on the 2-core development machine (AVX-512).
+    /// The same limit for oneDNN: above it, oneDNN computes narrow products faster than these
+    /// loops on the 2-core development machine (AVX-512).
     static let maximumNarrowOneDNNMultiplyAdds = 1 << 16
 
-    /// True when these loops should compute the product instead of BLAS. That is when it is
-    /// small, or, with `includingNarrow`, narrow in a layout with a vector form: n or k below 8,
-    /// as in the first and last layers of a network with few inputs and outputs. OpenBLAS packs
-    /// its operands into panels for wide products, which costs more than the product itself when
-    /// a panel is 1 or 2 values wide. oneDNN's `dnnl_sgemm` does not: a [4096, 64] × [64, 2]
-    /// product took less time there than in these loops on the 2-core development machine.
+    /// Returns true when these loops should compute the product instead of BLAS. That is when
+    /// the product is small, or narrow in a layout with a vector form and at most
+    /// `narrowLimit` multiply-adds. Narrow means n or k below 8, as in the first and last layers
+    /// of a network with few inputs and outputs. OpenBLAS packs its operands into panels for wide
+    /// products, which costs more than the product itself when a panel is 1 or 2 values wide,
+    /// so its limit is `maximumNarrowMultiplyAdds`. oneDNN's `dnnl_sgemm` does not pack that way:
+    /// a [4096, 64] × [64, 2] product took less time there than in these loops, so its limit is
+    /// the lower `maximumNarrowOneDNNMultiplyAdds`.
     @inline(__always)
     static func isSuitable(
-        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, includingNarrow: Bool
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, narrowLimit: Int
     ) -> Bool {
         let multiplyAdds = m * n * k
         if multiplyAdds <= maximumMultiplyAdds { return true }
-        guard includingNarrow && multiplyAdds <= maximumNarrowMultiplyAdds && (n < 8 || k < 8)
-        else { return false }
+        guard multiplyAdds <= narrowLimit && (n < 8 || k < 8) else { return false }
         if transposeA {
             // The row form with B not transposed (n ≥ 8) or copied (k < 8), or the column form.
             return n >= 8 || (!transposeB && m >= 8)

@@ -65,13 +65,20 @@ enum TwoThreads {
     ///
     /// The two calls may run at the same time on two threads, or one after the other on the
     /// calling thread (see `TwoThreads`), so they must write disjoint memory. Each half runs
-    /// exactly once.
+    /// once, because the worker and the caller claim half 1 through one atomic exchange.
     ///
-    /// The worker thread does not see the caller's task-local values (such as
-    /// `MatrixProductBackend.override`) or its per-thread settings (such as OpenMP's thread
-    /// count or `GradientMode`). Read them before calling `run` and capture the values.
+    /// Both halves run with the caller's `MatrixProductBackend.override`, which the worker
+    /// thread would not see otherwise because it is a task-local value. Other per-thread
+    /// settings (OpenMP's thread count, `GradientMode`) are not carried over, so read them
+    /// before calling `run` and capture the values.
     static func run(_ body: (Int) -> Void) {
-        worker.run(body)
+        guard let backendOverride = MatrixProductBackend.override else {
+            worker.run(body)
+            return
+        }
+        worker.run { half in
+            MatrixProductBackend.$override.withValue(backendOverride) { body(half) }
+        }
     }
 
     /// The worker thread, started on the first call of `run`.
