@@ -14,8 +14,9 @@ protocol VectorFunctions {
     static func tanh(_ x: Vector) -> Vector
     static func sigmoid(_ x: Vector) -> Vector
     static func softplus(_ x: Vector) -> Vector
-    /// The C library's sine and cosine of one value, which have no vector kernel.
+    /// Returns the C library's sine of one value, because sine has no vector kernel.
     static func sine(_ x: Scalar) -> Scalar
+    /// Returns the C library's cosine of one value, because cosine has no vector kernel.
     static func cosine(_ x: Scalar) -> Scalar
 }
 
@@ -80,8 +81,8 @@ public enum ElementwiseKernels {
             columns: columns)
     }
 
-    /// `apply` for the kernels of one scalar type. Each case names its kernel directly, so
-    /// that the kernel is inlined into the loop instead of called once per vector.
+    /// Applies `function` with the kernels of one scalar type. Each case names its kernel
+    /// directly, so that the kernel is inlined into the loop instead of called once per vector.
     @inline(__always)
     static func apply<Kernels: VectorFunctions>(
         _: Kernels.Type, _ function: ElementaryFunction, _ x: UnsafePointer<Kernels.Scalar>,
@@ -99,7 +100,7 @@ public enum ElementwiseKernels {
         }
     }
 
-    /// `addOffsets` for the kernels of one scalar type.
+    /// Adds the offsets and applies `function` with the kernels of one scalar type.
     @inline(__always)
     static func addOffsets<Kernels: VectorFunctions>(
         _: Kernels.Type, _ offsets: UnsafePointer<Kernels.Scalar>,
@@ -119,8 +120,8 @@ public enum ElementwiseKernels {
         }
     }
 
-    /// Applies `kernel` to `count` values, one vector at a time; the last partial vector is
-    /// padded with ones. `x` and `y` may be the same buffer.
+    /// Applies `kernel` to `count` values, one vector at a time. The last partial vector is
+    /// padded with ones, and `x` and `y` may be the same buffer.
     @inline(__always)
     static func mapVectors<V: SIMD>(
         _ x: UnsafePointer<V.Scalar>, _ y: UnsafeMutablePointer<V.Scalar>, count: Int,
@@ -141,8 +142,8 @@ public enum ElementwiseKernels {
         }
     }
 
-    /// `values[r, c] = kernel(values[r, c] + offsets[c])`, vector by vector along each row; the
-    /// last partial vector of a row is padded with ones. The kernel has one call site, so that
+    /// Sets `values[r, c] = kernel(values[r, c] + offsets[c])`, vector by vector along each row.
+    /// The last partial vector of a row is padded with ones. The kernel has one call site, so
     /// inlining it once is enough.
     @inline(__always)
     static func addOffsets<V: SIMD>(
@@ -173,7 +174,7 @@ public enum ElementwiseKernels {
         }
     }
 
-    /// `values[r, c] += offsets[c]`.
+    /// Adds `offsets[c]` to every value in column `c` of `values`.
     @inline(__always)
     static func addOffsets<Scalar: BinaryFloatingPoint>(
         _ offsets: UnsafePointer<Scalar>, to values: UnsafeMutablePointer<Scalar>,

@@ -16,8 +16,8 @@
 ///   through the same series as log while `u < √2 − 1`.
 ///
 /// The coefficients of `Q` and `R` are Chebyshev fits (near-minimax) computed for this file with
-/// `mpmath.chebyfit` at 60 digits, then rounded to `Float`; tanh's `expm1` uses Taylor
-/// coefficients.
+/// `mpmath.chebyfit` at 60 digits, then rounded to `Float`. tanh's `expm1` uses Taylor
+/// coefficients instead.
 ///
 /// Measured accuracy against the correctly rounded result (libm in `Double`, rounded to `Float`),
 /// over every 7th `Float` bit pattern in each function's domain (3·10⁸ to 6·10⁸ values), x86-64

@@ -12,8 +12,8 @@ extension BenchmarkArea {
         run: runSolverBenchmarks)
 }
 
-/// The 2-64-64-2 tanh MLP of the reference workloads as a `Sequential` of `Linear` and `Tanh`
-/// layers, as a user would write it; also the dynamics of the memory benchmarks.
+/// The 2-64-64-2 tanh MLP of the reference workloads, built as a user would write it: a
+/// `Sequential` of `Linear` and `Tanh` layers. The memory benchmarks use it as their dynamics too.
 final class ReferenceMLP {
     let layers: [Linear<Float>]
     let network: Sequential<Float>

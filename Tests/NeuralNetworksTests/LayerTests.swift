@@ -293,7 +293,7 @@ struct LayerTests {
         #expect(model(Tensor(shape: [1, 2], scalars: [3, 2])).scalars == [3.5])
     }
 
-    @Test("sequential fuses linear layers with activations into the same values and gradients")
+    @Test("sequential fusion keeps values and gradients")
     func sequentialFusion() throws {
         var generator = RandomGenerator(seed: 3)
         let first = Linear<Double>(inputSize: 3, outputSize: 20, generator: &generator)

@@ -60,7 +60,7 @@ private func referenceLinear(
 
 @Suite("Fused linear layer")
 struct FusedLinearTests {
-    @Test("Float values match plain loops on every path", arguments: fusedLinearCases)
+    @Test("Float values match plain loops", arguments: fusedLinearCases)
     func floatValues(testCase: FusedLinearCase) {
         var generator = RandomGenerator(seed: UInt64(testCase.rows * 31 + testCase.outputSize))
         let x = Tensor<Float>(
@@ -86,7 +86,7 @@ struct FusedLinearTests {
         #expect(worst <= tolerance, "largest difference \(worst) for \(testCase)")
     }
 
-    @Test("Double values match the separate operations", arguments: fusedLinearCases)
+    @Test("Double values match separate operations", arguments: fusedLinearCases)
     func doubleValues(testCase: FusedLinearCase) {
         var generator = RandomGenerator(seed: 5)
         let x = Tensor<Double>(
@@ -104,7 +104,7 @@ struct FusedLinearTests {
         #expect(difference <= 1e-12, "largest difference \(difference) for \(testCase)")
     }
 
-    @Test("both halves of a split layer use the backend chosen for the task")
+    @Test("split halves use the task's backend")
     func backendOverrideReachesTheWorker() {
         var generator = RandomGenerator(seed: 11)
         let x = Tensor<Float>(randomNormal: [8192, 64], generator: &generator)
@@ -122,7 +122,7 @@ struct FusedLinearTests {
         }
     }
 
-    @Test("gradients through the recorded form match finite differences")
+    @Test("recorded gradients match finite differences")
     func gradients() {
         var generator = RandomGenerator(seed: 9)
         let inputs = [

@@ -5,7 +5,7 @@ import Foundation
 /// `Double` convolutions always take the im2col path, because oneDNN has no f64 convolution.
 /// The environment variable `NEURALODE_CONVOLUTION` selects the `Float` backend once per process:
 /// `onednn` (the default) or `im2col`.
-enum ConvolutionBackend: String, Sendable {
+enum ConvolutionBackend: String, Sendable, CaseIterable {
     /// oneDNN's convolution primitives for every geometry that oneDNN implements, and the im2col
     /// path for the rest.
     case oneDNN = "onednn"
@@ -16,15 +16,14 @@ enum ConvolutionBackend: String, Sendable {
 
     /// The backend named by `NEURALODE_CONVOLUTION`, read on first use. It is `oneDNN` when the
     /// variable is unset or empty.
-    static let configured: ConvolutionBackend = {
-        let value = ProcessInfo.processInfo.environment[environmentVariable] ?? ""
-        if value.isEmpty { return .oneDNN }
-        guard let backend = ConvolutionBackend(rawValue: value.lowercased()) else {
-            fatalError(
-                "\(environmentVariable)=\(value) is not a valid convolution backend. Set it to 'onednn' or 'im2col', or unset it.")
-        }
-        return backend
-    }()
+    static let configured = EngineEnvironment.valueOrStop(configuredInEnvironment())
+
+    /// Returns the backend that `NEURALODE_CONVOLUTION` names (`oneDNN` when it is unset or
+    /// empty), or the problem with its value.
+    static func configuredInEnvironment() -> Result<ConvolutionBackend, EnvironmentProblem> {
+        EngineEnvironment.choice(
+            environmentVariable, kind: "convolution backend", defaultChoice: .oneDNN)
+    }
 
     /// A backend that replaces `configured` within the current task, so that tests can compare
     /// both backends in one process without affecting tests that run in parallel.

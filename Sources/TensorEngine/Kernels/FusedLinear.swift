@@ -20,7 +20,7 @@ enum FusedLinear {
     /// of 4096 values a batch-4096 solve of the 2-64-64-2 MLP took 28 ms instead of 20 ms.
     static let blockValues = 1 << 16
     /// Multiply-adds plus output values from which the rows are split over two threads. A
-    /// 64 × 64 layer at 64 rows (266 240) stays on one thread; at 4096 rows it splits.
+    /// 64 × 64 layer at 64 rows (266 240) stays on one thread, and at 4096 rows it splits.
     static let minimumSplitWork = 1 << 20
     /// Weights with more values than this are not cut into row blocks, because each block's
     /// `gemm` call would pack the whole weight again.

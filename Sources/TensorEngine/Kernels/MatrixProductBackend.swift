@@ -10,7 +10,7 @@ import Foundation
 /// while Debian's OpenBLAS follows `OPENBLAS_CORETYPE` when that is set. On the 2-core
 /// development machine (AVX-512, `OPENBLAS_CORETYPE=Haswell`) a 2-64-64-2 MLP evaluation at
 /// batch 64 took 9.4 µs with oneDNN and 11.1 µs with OpenBLAS (`neuralode-bench solver`).
-enum MatrixProductBackend: String, Sendable {
+enum MatrixProductBackend: String, Sendable, CaseIterable {
     case oneDNN = "onednn"
     case openBLAS = "openblas"
 
@@ -18,23 +18,13 @@ enum MatrixProductBackend: String, Sendable {
 
     /// The backend named by `NEURALODE_GEMM`, read on first use. It is `oneDNN` when the
     /// variable is unset or empty.
-    static let configured: MatrixProductBackend = {
-        switch configuredInEnvironment() {
-        case .success(let backend): return backend
-        case .failure(let problem): fatalError(problem.message)
-        }
-    }()
+    static let configured = EngineEnvironment.valueOrStop(configuredInEnvironment())
 
-    /// The backend that `NEURALODE_GEMM` names, `oneDNN` when it is unset or empty, or the
-    /// problem with its value.
+    /// Returns the backend that `NEURALODE_GEMM` names (`oneDNN` when it is unset or empty), or
+    /// the problem with its value.
     static func configuredInEnvironment() -> Result<MatrixProductBackend, EnvironmentProblem> {
-        let value = ProcessInfo.processInfo.environment[environmentVariable] ?? ""
-        if value.isEmpty { return .success(.oneDNN) }
-        guard let backend = MatrixProductBackend(rawValue: value.lowercased()) else {
-            return .failure(EnvironmentProblem(
-                message: "\(environmentVariable)=\(value) is not a valid matrix product backend. Set it to 'onednn' or 'openblas', or unset it."))
-        }
-        return .success(backend)
+        EngineEnvironment.choice(
+            environmentVariable, kind: "matrix product backend", defaultChoice: .oneDNN)
     }
 
     /// A backend that replaces `configured` within the current task, so that tests can compare

@@ -37,17 +37,13 @@ enum TwoThreads {
     /// NOTE: 50 µs was chosen by measurement on one machine, the 2-core development machine
     /// (AMD EPYC under KVM), where the gaps between fork-joins of a batch-4096 MLP solve are
     /// 20 to 200 µs.
-    static let spinNanoseconds: Int64 = {
-        switch configuredSpin() {
-        case .success(let nanoseconds): return nanoseconds
-        case .failure(let problem): fatalError(problem.message)
-        }
-    }()
+    static let spinNanoseconds = EngineEnvironment.valueOrStop(configuredSpin())
 
+    /// The environment variable that sets `spinNanoseconds`, in microseconds.
     static let spinEnvironmentVariable = "NEURALODE_SPIN_MICROSECONDS"
 
-    /// The spin time in nanoseconds that `NEURALODE_SPIN_MICROSECONDS` sets, 50 µs when it is
-    /// unset or empty, or the problem with its value.
+    /// Returns the spin time in nanoseconds that `NEURALODE_SPIN_MICROSECONDS` sets (50 µs
+    /// when it is unset or empty), or the problem with its value.
     static func configuredSpin() -> Result<Int64, EnvironmentProblem> {
         let variable = spinEnvironmentVariable
         guard let text = getenv(variable).map({ String(cString: $0) }), !text.isEmpty else {

@@ -125,10 +125,10 @@ extension Tensor {
     /// `[outputSize]`; without a bias the result is the product alone.
     ///
     /// When nothing is recorded, the bias and the activation are applied in place to the fresh
-    /// product in one pass, block of rows by block of rows while each block is still in cache,
-    /// and large layers run as two halves of the rows on two threads (`FusedLinear`). When
-    /// recording, the result is `matmul`, `+` and the activation's own operation, so gradients
-    /// of every order come from those.
+    /// product in one pass per block of rows, while the block is still in cache. Large layers
+    /// run as two halves of the rows on two threads (`FusedLinear`). When recording, the result
+    /// is `matmul`, `+` and the activation's own operation, so gradients of every order come
+    /// from those.
     ///
     /// - Precondition: `input` and `weight` have rank 2 with equal last sizes, and `bias` has
     ///   shape `[weight.shape[0]]`.
