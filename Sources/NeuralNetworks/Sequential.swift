@@ -8,30 +8,42 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
     /// The layers, in the order they are applied.
     public let layers: [any Layer<Scalar>]
 
-    /// The layers grouped for `callAsFunction`: a `Linear` layer with the activation layer
-    /// after it, or one layer.
+    /// The layers grouped for `callAsFunction`: runs of `Linear` layers, each with the
+    /// activation layer after it if there is one, and single other layers.
     private let steps: [Step]
 
     private enum Step {
         case layer(any Layer<Scalar>)
-        case linear(Linear<Scalar>, then: ElementaryFunction)
+        case linearRun([Linear<Scalar>], activations: [ElementaryFunction?])
     }
 
     public init(_ layers: [any Layer<Scalar>]) {
         self.layers = layers
         var steps: [Step] = []
+        var linears: [Linear<Scalar>] = []
+        var activations: [ElementaryFunction?] = []
+        func endRun() {
+            if !linears.isEmpty { steps.append(.linearRun(linears, activations: activations)) }
+            linears = []
+            activations = []
+        }
         var index = 0
         while index < layers.count {
-            if let linear = layers[index] as? Linear<Scalar>, index + 1 < layers.count,
-                let activation = (layers[index + 1] as? any ElementaryActivation)?.elementaryFunction
-            {
-                steps.append(.linear(linear, then: activation))
-                index += 2
+            if let linear = layers[index] as? Linear<Scalar> {
+                // `Softplus(beta: 2)` is an `ElementaryActivation` without an elementary function.
+                let activation =
+                    index + 1 < layers.count
+                    ? (layers[index + 1] as? any ElementaryActivation)?.elementaryFunction : nil
+                linears.append(linear)
+                activations.append(activation)
+                index += activation == nil ? 1 : 2
             } else {
+                endRun()
                 steps.append(.layer(layers[index]))
                 index += 1
             }
         }
+        endRun()
         self.steps = steps
     }
 
@@ -45,13 +57,30 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
 
     /// Applies the layers in order. A `Linear` layer followed by `Tanh`, `Sigmoid` or
     /// `Softplus()` runs as one call, `Linear.callAsFunction(_:activation:)`, which computes
-    /// the same values in one pass over the output.
+    /// the same values in one pass over the output. Consecutive `Linear` layers on a rank-2
+    /// input, with or without such activations between them, run as one
+    /// `Tensor.linearLayers(_:count:layer:)` call, which splits a large batch's rows over two
+    /// threads once for all of them.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     public func callAsFunction(_ input: Tensor<Scalar>) -> Tensor<Scalar> {
         var output = input
         for step in steps {
             switch step {
-            case .layer(let layer): output = layer(output)
-            case .linear(let linear, let activation): output = linear(output, activation: activation)
+            case .layer(let layer):
+                output = layer(output)
+            case .linearRun(let linears, let activations):
+                if linears.count > 1 && output.rank == 2 && output.shape[1] == linears[0].inputSize {
+                    output = Tensor.linearLayers(output, count: linears.count) { index in
+                        LinearLayerParameters(
+                            weight: linears[index].weight, bias: linears[index].bias,
+                            activation: activations[index])
+                    }
+                } else {
+                    for (linear, activation) in zip(linears, activations) {
+                        output = linear(output, activation: activation)
+                    }
+                }
             }
         }
         return output

@@ -123,18 +123,23 @@ public enum ErrorNorm: Sendable, Hashable {
 /// and `k` the error estimator's order plus one, an accepted step proposes
 ///
 /// ```
-/// h_next = h * clamp(safety * ε_n^(-(kI + kP)/k) * ε_{n-1}^(kP/k), minimumFactor, maximumFactor)
+/// h_next = h * clamp(safety * ε_n^(-(kI + kP)/k) * ε_{n-1}^(kP/k), minimumFactorAfterAcceptance, maximumFactor)
 /// ```
 ///
 /// where `kI` is ``integralGain`` and `kP` is ``proportionalGain``. A rejected step shrinks by
 /// `max(minimumFactor, safety * ε_n^(-(kI + kP)/k))`. With `kI = 1, kP = 0` this is the
-/// classical (integral) controller of SciPy and torchdiffeq. ``proportionalIntegral`` is the
-/// PI controller of Hairer's DOPRI5 code.
+/// classical (integral) controller of SciPy. ``nonShrinking`` keeps an accepted step from
+/// shrinking the next one (`minimumFactorAfterAcceptance = 1`), as torchdiffeq and diffrax do.
+/// ``proportionalIntegral`` is the PI controller of Hairer's DOPRI5 code.
 public struct StepSizeController: Sendable, Hashable {
     /// Factor below 1 applied to every proposed step. Default 0.9.
     public var safetyFactor: Double
-    /// Smallest factor by which one step may shrink the step size. Default 0.2.
+    /// Smallest factor by which a rejected step shrinks the step size. Default 0.2.
     public var minimumFactor: Double
+    /// Smallest factor from an accepted step to the next one. Default 0.2, as in SciPy and
+    /// Hairer's codes. With 1, as in torchdiffeq and diffrax, an accepted step is never followed
+    /// by a smaller one.
+    public var minimumFactorAfterAcceptance: Double
     /// Largest factor by which one step may grow the step size. Default 10.
     public var maximumFactor: Double
     /// Integral gain `kI`; 1 for the classical controller.
@@ -149,6 +154,7 @@ public struct StepSizeController: Sendable, Hashable {
     public init(
         safetyFactor: Double = 0.9,
         minimumFactor: Double = 0.2,
+        minimumFactorAfterAcceptance: Double = 0.2,
         maximumFactor: Double = 10,
         integralGain: Double = 1,
         proportionalGain: Double = 0,
@@ -156,6 +162,7 @@ public struct StepSizeController: Sendable, Hashable {
     ) {
         self.safetyFactor = safetyFactor
         self.minimumFactor = minimumFactor
+        self.minimumFactorAfterAcceptance = minimumFactorAfterAcceptance
         self.maximumFactor = maximumFactor
         self.integralGain = integralGain
         self.proportionalGain = proportionalGain
@@ -165,6 +172,11 @@ public struct StepSizeController: Sendable, Hashable {
     /// The classical integral controller with SciPy's constants (safety 0.9, factors in
     /// `[0.2, 10]`, no growth right after a rejection); the default.
     public static let integral = StepSizeController()
+
+    /// The integral controller with the rule of torchdiffeq and diffrax: as ``integral``, but an
+    /// accepted step is never followed by a smaller one. Steps stay closer to the tolerance, so
+    /// some solves need fewer steps and others more rejections. docs/solvers.md compares the two.
+    public static let nonShrinking = StepSizeController(minimumFactorAfterAcceptance: 1)
 
     /// A PI controller whose exponents for a fifth-order pair (`k = 5`) are those of Hairer's
     /// DOPRI5 code with its default β = 0.04: `0.2 - 0.75 β = 0.17` on the current error and

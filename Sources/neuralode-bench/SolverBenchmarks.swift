@@ -46,7 +46,10 @@ private func selectedBatchSizes() -> [Int] {
 
 private func runSolverBenchmarks(_ context: BenchmarkContext) {
     let name = "mlp_ode_solve"
-    guard context.wants(name) || context.wants("mlp_field_forward") else { return }
+    // The same solve with this package's default controller (SciPy's rule), without a reference.
+    let defaultControllerName = "mlp_ode_solve_default_controller"
+    guard context.wants(name) || context.wants(defaultControllerName) || context.wants("mlp_field_forward")
+    else { return }
     let workloads = ReferenceWorkloads.shared
     let model = ReferenceMLP(workloads.dynamicsLayers)
     var options = ODESolverOptions(
@@ -58,6 +61,12 @@ private func runSolverBenchmarks(_ context: BenchmarkContext) {
             writeStandardError("step to t \(report.time), size \(report.stepSize), \(report.statistics)\n")
         }
     }
+    // The reference row uses the step-size rule of diffrax and torchdiffeq, which never shrink
+    // the step after an accepted one, so that both sides take about the same steps.
+    let configurations: [(name: String, controller: StepSizeController, label: String)] = [
+        (name, .nonShrinking, "nonShrinking (diffrax's and torchdiffeq's rule)"),
+        (defaultControllerName, .integral, "integral (the default, SciPy's rule)"),
+    ]
     let interval = [workloads.dynamicsStartTime, workloads.dynamicsEndTime]
     // As in the reference scripts: one solve per sample, 20 samples after 3 warm-up solves.
     let repeats = context.repeatsOverride ?? (context.quick ? 5 : 20)
@@ -67,23 +76,29 @@ private func runSolverBenchmarks(_ context: BenchmarkContext) {
         guard let y0 = workloads.dynamicsInitialStates[batchSize] else {
             fail("the reference workloads have no mlp_dynamics.y0 for batch \(batchSize)")
         }
-        func solve() -> NeuralODESolution<Float> {
-            withoutGradients {
-                do {
-                    return try solveODE(model.callAsFunction, y0, at: interval, options: options)
-                } catch {
-                    fail("\(name) batch \(batchSize): \(error)")
+        var referenceEvaluations = 0
+        for configuration in configurations {
+            var solveOptions = options
+            solveOptions.stepSizeController = configuration.controller
+            func solve() -> NeuralODESolution<Float> {
+                withoutGradients {
+                    do {
+                        return try solveODE(model.callAsFunction, y0, at: interval, options: solveOptions)
+                    } catch {
+                        fail("\(configuration.name) batch \(batchSize): \(error)")
+                    }
                 }
             }
-        }
-        let check = solve()
-        let y1 = check.trajectory.scalars.suffix(y0.scalarCount)
-        let y1AbsoluteMean = y1.reduce(0.0) { $0 + Double(abs($1)) } / Double(y1.count)
-        if context.wants(name) {
+            let check = solve()
+            if configuration.name == name { referenceEvaluations = check.statistics.functionEvaluations }
+            guard context.wants(configuration.name) else { continue }
+            let y1 = check.trajectory.scalars.suffix(y0.scalarCount)
+            let y1AbsoluteMean = y1.reduce(0.0) { $0 + Double(abs($1)) } / Double(y1.count)
             let times = timeCalls(warmup: warmup, repeats: repeats) { blackHole(solve()) }
-            var record = BenchmarkRecord(name: name, size: batchSize, samples: times.samples)
+            var record = BenchmarkRecord(name: configuration.name, size: batchSize, samples: times.samples)
             times.annotate(&record)
             record.add("method", .string("solveODE dopri5, no recording"))
+            record.add("controller", .string(configuration.label))
             record.add("nfe", .int(check.statistics.functionEvaluations))
             record.add("accepted_steps", .int(check.statistics.acceptedSteps))
             record.add("rejected_steps", .int(check.statistics.rejectedSteps))
@@ -106,8 +121,8 @@ private func runSolverBenchmarks(_ context: BenchmarkContext) {
                 name: "mlp_field_forward", size: batchSize, samples: fieldTimes.samples)
             fieldTimes.annotate(&fieldRecord)
             fieldRecord.add("shape", .string("one evaluation of the 2-64-64-2 tanh MLP, no recording"))
-            fieldRecord.note = "x nfe \(check.statistics.functionEvaluations) = "
-                + formatDuration(fieldTimes.samples.median * Double(check.statistics.functionEvaluations))
+            fieldRecord.note = "x nfe \(referenceEvaluations) = "
+                + formatDuration(fieldTimes.samples.median * Double(referenceEvaluations))
             context.report(fieldRecord)
         }
     }

@@ -133,6 +133,12 @@ struct ErrorPathTests {
         add("stepSizeController.safetyFactor") { $0.stepSizeController.safetyFactor = 1.5 }
         add("stepSizeController.minimumFactor") { $0.stepSizeController.minimumFactor = 0 }
         add("stepSizeController.maximumFactor") { $0.stepSizeController.maximumFactor = 0.5 }
+        add("stepSizeController.minimumFactorAfterAcceptance") {
+            $0.stepSizeController.minimumFactorAfterAcceptance = 0
+        }
+        add("stepSizeController.minimumFactorAfterAcceptance") {
+            $0.stepSizeController.minimumFactorAfterAcceptance = 20
+        }
         add("stepSizeController.integralGain") {
             $0.stepSizeController.integralGain = 0
             $0.stepSizeController.proportionalGain = 0

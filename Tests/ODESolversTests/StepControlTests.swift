@@ -109,4 +109,33 @@ struct DocumentationExampleTests {
         #expect(abs(solution.states[2][0] - cos(1.0)) < 1e-6)
         #expect(abs(solution.states[2][1] + sin(1.0)) < 1e-6)
     }
+
+    @Test("only the default controller shrinks accepted steps")
+    func acceptedStepsDoNotShrink() throws {
+        // Van der Pol changes its time scale often, so SciPy's rule shrinks accepted steps.
+        let problem = try #require(ComparisonProblem.all.first { $0.name == "vanDerPol" })
+        func shrinkingSteps(_ controller: StepSizeController) throws -> Int {
+            let collector = ReportCollector()
+            var options = tolerances(relative: 1e-6, absolute: 1e-9)
+            options.stepSizeController = controller
+            options.stepObserver = { collector.add($0) }
+            _ = try odeint(
+                problem.dynamics, StateVector(problem.initialState), at: [0, problem.endTime],
+                method: .dopri5, options: options)
+            let reports = collector.reports
+            var count = 0
+            // The last step is cut to end on the final time, so it is left out.
+            for index in 1..<(reports.count - 1) {
+                let previous = reports[index - 1]
+                let current = reports[index]
+                let rejectedBetween = current.statistics.rejectedSteps > previous.statistics.rejectedSteps
+                if !rejectedBetween && abs(current.stepSize) < abs(previous.stepSize) * (1 - 1e-12) {
+                    count += 1
+                }
+            }
+            return count
+        }
+        #expect(try shrinkingSteps(.nonShrinking) == 0)
+        #expect(try shrinkingSteps(.integral) > 10)
+    }
 }

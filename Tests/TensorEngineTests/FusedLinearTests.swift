@@ -138,4 +138,79 @@ struct FusedLinearTests {
         let second = checkSecondGradients(of: function, at: inputs)
         #expect(second.passed, "\(second)")
     }
+
+    /// Returns a 3-64-64-64-2 chain. At 4096 rows its layers together reach the split threshold,
+    /// and at 64 rows they run layer by layer.
+    private func chainLayers(_ generator: inout RandomGenerator) -> [LinearLayerParameters<Double>] {
+        let sizes = [3, 64, 64, 64, 2]
+        let activations: [ElementaryFunction?] = [.tanh, .sigmoid, nil, .softplus]
+        return (0..<4).map { index in
+            LinearLayerParameters(
+                weight: Tensor<Double>(randomNormal: [sizes[index + 1], sizes[index]], generator: &generator) * 0.3,
+                bias: index == 2 ? nil : Tensor<Double>(randomNormal: [sizes[index + 1]], generator: &generator),
+                activation: activations[index])
+        }
+    }
+
+    @Test("layer chains match one linear call per layer", arguments: [1, 64, 4096, 4101])
+    func chainValues(rows: Int) {
+        var generator = RandomGenerator(seed: UInt64(rows))
+        let layers = chainLayers(&generator)
+        let x = Tensor<Double>(randomNormal: [rows, 3], generator: &generator)
+        let chained = Tensor.linearLayers(x, count: layers.count) { layers[$0] }
+        let separate = layers.reduce(x) { value, layer in
+            Tensor.linear(value, weight: layer.weight, bias: layer.bias, activation: layer.activation)
+        }
+        #expect(chained.shape == [rows, 2])
+        let difference = (chained - separate).abs().max().scalar
+        #expect(difference <= 1e-12, "largest difference \(difference) at \(rows) rows")
+    }
+
+    @Test("a split chain uses the task's backend on both halves")
+    func chainBackendOverride() {
+        var generator = RandomGenerator(seed: 12)
+        let layers = chainLayers(&generator).map {
+            LinearLayerParameters(
+                weight: Tensor<Float>(shape: $0.weight.shape, scalars: $0.weight.scalars.map(Float.init)),
+                bias: $0.bias.map { Tensor<Float>(shape: $0.shape, scalars: $0.scalars.map(Float.init)) },
+                activation: $0.activation)
+        }
+        let x = Tensor<Float>(randomNormal: [8192, 3], generator: &generator)
+        MatrixProductBackend.$override.withValue(.openBLAS) {
+            let reference = layers.reduce(x) { value, layer in
+                var product = matmul(value, layer.weight, transposeB: true)
+                if let bias = layer.bias { product = product + bias }
+                return layer.activation.map { product.applying($0) } ?? product
+            }
+            for call in 0..<10 {
+                let chained = Tensor.linearLayers(x, count: layers.count) { layers[$0] }
+                let difference = (chained - reference).abs().max().scalar
+                // Only the fused activation kernels differ from the separate operations here.
+                #expect(difference <= 1e-5, "call \(call): largest difference \(difference)")
+            }
+        }
+    }
+
+    @Test("recorded layer chains give the gradients of the separate layers")
+    func chainGradients() {
+        var generator = RandomGenerator(seed: 13)
+        let layers = chainLayers(&generator).map {
+            LinearLayerParameters(
+                weight: $0.weight.requiringGradient(), bias: $0.bias?.requiringGradient(),
+                activation: $0.activation)
+        }
+        let parameters = layers.flatMap { [$0.weight] + ($0.bias.map { [$0] } ?? []) }
+        let x = Tensor<Double>(randomNormal: [4096, 3], generator: &generator)
+        func loss(_ output: Tensor<Double>) -> Tensor<Double> { output.squared().sum() }
+        let chained = TensorEngine.gradients(
+            of: loss(Tensor.linearLayers(x, count: layers.count) { layers[$0] }), withRespectTo: parameters)
+        let separate = TensorEngine.gradients(
+            of: loss(layers.reduce(x) { value, layer in
+                Tensor.linear(value, weight: layer.weight, bias: layer.bias, activation: layer.activation)
+            }), withRespectTo: parameters)
+        for (index, (a, b)) in zip(chained, separate).enumerated() {
+            let difference = (a - b).abs().max().scalar
+            #expect(difference <= 1e-9, "parameter \(index): largest difference \(difference)")
+        }
+    }
 }

@@ -144,6 +144,13 @@ private func validateController(_ controller: StepSizeController) throws(ODESolv
     guard controller.maximumFactor >= 1 && controller.maximumFactor.isFinite else {
         throw invalid("maximumFactor", controller.maximumFactor, "a finite number of at least 1")
     }
+    guard controller.minimumFactorAfterAcceptance > 0
+        && controller.minimumFactorAfterAcceptance <= controller.maximumFactor
+    else {
+        throw invalid(
+            "minimumFactorAfterAcceptance", controller.minimumFactorAfterAcceptance,
+            "a number in (0, maximumFactor] (maximumFactor is \(controller.maximumFactor))")
+    }
     guard controller.integralGain.isFinite && controller.proportionalGain.isFinite
         && controller.integralGain + controller.proportionalGain > 0
     else {

@@ -23,7 +23,7 @@ extension StepSizeController {
                 safetyFactor
                 * pow(ratio, -(integralGain + proportionalGain) * exponentScale)
                 * pow(previousRatio, proportionalGain * exponentScale)
-            factor = min(maximumFactor, max(minimumFactor, factor))
+            factor = min(maximumFactor, max(minimumFactorAfterAcceptance, factor))
         }
         if afterRejection && limitsGrowthAfterRejection {
             factor = min(1, factor)

@@ -33,28 +33,67 @@ enum FusedLinear {
         rows: Int, inputSize: Int, outputSize: Int
     ) {
         guard rows > 0 && outputSize > 0 else { return }
-        let operands = Operands(
+        let operands = LinearOperands(
             input: input, weight: weight, bias: bias, activation: activation, output: output,
             inputSize: inputSize, outputSize: outputSize)
-        if inputSize * outputSize > maximumBlockedWeight {
+        if !isBlocked(inputSize: inputSize, outputSize: outputSize) {
             operands.computeWhole(rows: rows)
             return
         }
-        let work = rows * outputSize * (inputSize + 1)
-        if work < minimumSplitWork || rows < 16 {
+        if !splitsRows(rows, work: rows * outputSize * (inputSize + 1)) {
             operands.compute(rows: 0..<rows)
             return
         }
-        let split = (rows / 2 + 7) & ~7
+        let split = splitRow(rows)
         TwoThreads.run { half in
             operands.compute(rows: half == 0 ? 0..<split : split..<rows)
         }
     }
+
+    /// Returns whether `rows` rows with `work` multiply-adds plus output values are split over
+    /// two threads.
+    @inline(__always)
+    static func splitsRows(_ rows: Int, work: Int) -> Bool {
+        work >= minimumSplitWork && rows >= minimumSplitRows
+    }
+
+    /// Fewer rows than this always stay on one thread.
+    static let minimumSplitRows = 16
+
+    /// Returns whether a layer's product is computed per block of rows (see
+    /// `maximumBlockedWeight`).
+    @inline(__always)
+    static func isBlocked(inputSize: Int, outputSize: Int) -> Bool {
+        inputSize * outputSize <= maximumBlockedWeight
+    }
+
+    /// Runs layers one after another, each reading the previous layer's output, with the rows
+    /// split over two threads once: each thread runs every layer on its half of the rows.
+    ///
+    /// Every row of a layer depends only on the same row of the layer before, so the halves
+    /// need no join between layers. Splitting layer by layer would fork and join once per layer. The caller checks `splitsRows` for the work of all layers together and that every
+    /// layer `isBlocked`.
+    static func runSplitChain<S: TensorScalar>(_ layers: [LinearOperands<S>], rows: Int) {
+        let split = splitRow(rows)
+        TwoThreads.run { half in
+            let range = half == 0 ? 0..<split : split..<rows
+            for layer in layers {
+                layer.compute(rows: range)
+            }
+        }
+    }
+
+    /// Returns the first row of the second half: about half the rows, rounded to a multiple of 8.
+    @inline(__always)
+    private static func splitRow(_ rows: Int) -> Int {
+        (rows / 2 + 7) & ~7
+    }
 }
 
-/// The buffers of one `FusedLinear.run` call. Two threads can compute two row ranges at once,
-/// because the ranges write disjoint rows of the output.
-private struct Operands<S: TensorScalar> {
+/// The buffers of one layer of `FusedLinear`: one `run` call or one layer of a chain. Two
+/// threads can compute two row ranges at once, because the ranges write disjoint rows of the
+/// output.
+struct LinearOperands<S: TensorScalar> {
     let input: UnsafePointer<S>
     let weight: UnsafePointer<S>
     let bias: UnsafePointer<S>?

@@ -162,6 +162,83 @@ extension Tensor {
         return result
     }
 
+    /// Applies linear layers one after another: the output of layer `i` is
+    /// `activation_i(x · weight_iᵀ + bias_i)` with `x` the output of layer `i - 1`, the first
+    /// layer reading `input` (`[rows, in]`). `layer(i)` gives the parameters of layer `i` for
+    /// `i` in `0..<count`.
+    ///
+    /// The values are those of `count` calls of ``linear(_:weight:bias:activation:)``, and while
+    /// recording that is what runs. Without recording, a chain with enough work splits the rows
+    /// over two threads once, and each thread runs every layer on its rows, where layer by layer
+    /// would fork and join once per layer. A split result can differ from the layer-by-layer one
+    /// in the last bits, because a product's rounding may depend on the number of rows in a call.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    public static func linearLayers(
+        _ input: Tensor, count: Int, layer: (Int) -> LinearLayerParameters<Scalar>
+    ) -> Tensor {
+        precondition(input.rank == 2, "linearLayers: the input needs rank 2, got shape \(input.shape)")
+        precondition(count >= 0, "linearLayers: the layer count must not be negative, got \(count)")
+        let rows = input.shape[0]
+        guard rows >= FusedLinear.minimumSplitRows && count > 1 && !shouldRecord(input)
+            && splitsChain(input, count: count, layer: layer)
+        else {
+            var output = input
+            for index in 0..<count {
+                let parameters = layer(index)
+                output = linear(
+                    output, weight: parameters.weight, bias: parameters.bias, activation: parameters.activation)
+            }
+            return output
+        }
+        let layers = (0..<count).map(layer)
+        let outputs = layers.map { Tensor(uninitializedShape: [rows, $0.weight.shape[0]]) }
+        let chain = layers.indices.map { index in
+            LinearOperands(
+                input: index == 0 ? UnsafePointer(input.base) : UnsafePointer(outputs[index - 1].base),
+                weight: layers[index].weight.base, bias: layers[index].bias?.base,
+                activation: layers[index].activation, output: outputs[index].base,
+                inputSize: layers[index].weight.shape[1], outputSize: layers[index].weight.shape[0])
+        }
+        withExtendedLifetime((input, layers, outputs)) {
+            FusedLinear.runSplitChain(chain, rows: rows)
+        }
+        return outputs[count - 1]
+    }
+
+    /// Returns whether `linearLayers` splits the rows of this chain over two threads: nothing
+    /// records, every layer's product is computed per block of rows, and all layers together
+    /// have enough work. Stops the program with a message naming the layer when a shape does
+    /// not fit.
+    private static func splitsChain(
+        _ input: Tensor, count: Int, layer: (Int) -> LinearLayerParameters<Scalar>
+    ) -> Bool {
+        var width = input.shape[1]
+        var work = 0
+        for index in 0..<count {
+            let parameters = layer(index)
+            let (weight, bias) = (parameters.weight, parameters.bias)
+            precondition(
+                weight.rank == 2 && weight.shape[1] == width,
+                "linearLayers: layer \(index) has weight \(weight.shape), which does not take inputs of "
+                    + "width \(width); its shape must be [out, \(width)]")
+            if let bias {
+                precondition(
+                    bias.shape == [weight.shape[0]],
+                    "linearLayers: layer \(index) needs a bias of shape [\(weight.shape[0])], got \(bias.shape)")
+            }
+            let outputSize = weight.shape[0]
+            if shouldRecord(weight) || (bias.map { shouldRecord($0) } ?? false) || outputSize == 0
+                || !FusedLinear.isBlocked(inputSize: width, outputSize: outputSize)
+            {
+                return false
+            }
+            work += input.shape[0] * outputSize * (width + 1)
+            width = outputSize
+        }
+        return FusedLinear.splitsRows(input.shape[0], work: work)
+    }
+
     /// The elementary function `function` as the tensor operation that records it: `tanh()` for
     /// `.tanh`, and so on.
     public func applying(_ function: ElementaryFunction) -> Tensor {
@@ -185,4 +262,20 @@ public func matmul<Scalar>(
     _ a: Tensor<Scalar>, _ b: Tensor<Scalar>, transposeA: Bool = false, transposeB: Bool = false
 ) -> Tensor<Scalar> {
     Tensor.matmul(a, b, transposeA: transposeA, transposeB: transposeB)
+}
+
+/// The parameters of one layer of ``Tensor/linearLayers(_:count:layer:)``.
+public struct LinearLayerParameters<Scalar: TensorScalar> {
+    /// The weight, `[out, in]` as in `torch.nn.Linear`.
+    public var weight: Tensor<Scalar>
+    /// The bias `[out]`, or `nil`.
+    public var bias: Tensor<Scalar>?
+    /// The function applied to every output value after the bias, or `nil`.
+    public var activation: ElementaryFunction?
+
+    public init(weight: Tensor<Scalar>, bias: Tensor<Scalar>?, activation: ElementaryFunction?) {
+        self.weight = weight
+        self.bias = bias
+        self.activation = activation
+    }
 }
