@@ -71,8 +71,9 @@ enum FusedLinear {
     /// split over two threads once: each thread runs every layer on its half of the rows.
     ///
     /// Every row of a layer depends only on the same row of the layer before, so the halves
-    /// need no join between layers. Splitting layer by layer would fork and join once per layer. The caller checks `splitsRows` for the work of all layers together and that every
-    /// layer `isBlocked`.
+    /// need no join between layers. Splitting layer by layer would fork and join once per layer.
+    /// The caller checks `splitsRows` for the work of all layers together and that every layer
+    /// `isBlocked`.
     static func runSplitChain<S: TensorScalar>(_ layers: [LinearOperands<S>], rows: Int) {
         let split = splitRow(rows)
         TwoThreads.run { half in
