@@ -165,7 +165,8 @@ extension Tensor {
     /// Applies linear layers one after another: the output of layer `i` is
     /// `activation_i(x · weight_iᵀ + bias_i)` with `x` the output of layer `i - 1`, the first
     /// layer reading `input` (`[rows, in]`). `layer(i)` gives the parameters of layer `i` for
-    /// `i` in `0..<count`.
+    /// `i` in `0..<count`. It may be called more than once for the same layer and must return
+    /// the same tensors each time.
     ///
     /// The values are those of `count` calls of ``linear(_:weight:bias:activation:)``, and while
     /// recording that is what runs. Without recording, a chain with enough work splits the rows
