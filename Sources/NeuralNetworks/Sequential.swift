@@ -14,7 +14,8 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
 
     private enum Step {
         case layer(any Layer<Scalar>)
-        case linearRun([Linear<Scalar>], activations: [ElementaryFunction?])
+        /// `positions` are the indices of the `Linear` layers in `layers`, for messages.
+        case linearRun([Linear<Scalar>], activations: [ElementaryFunction?], positions: [Int])
     }
 
     public init(_ layers: [any Layer<Scalar>]) {
@@ -22,10 +23,14 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
         var steps: [Step] = []
         var linears: [Linear<Scalar>] = []
         var activations: [ElementaryFunction?] = []
+        var positions: [Int] = []
         func endRun() {
-            if !linears.isEmpty { steps.append(.linearRun(linears, activations: activations)) }
+            if !linears.isEmpty {
+                steps.append(.linearRun(linears, activations: activations, positions: positions))
+            }
             linears = []
             activations = []
+            positions = []
         }
         var index = 0
         while index < layers.count {
@@ -36,6 +41,7 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
                     ? (layers[index + 1] as? any ElementaryActivation)?.elementaryFunction : nil
                 linears.append(linear)
                 activations.append(activation)
+                positions.append(index)
                 index += activation == nil ? 1 : 2
             } else {
                 endRun()
@@ -69,8 +75,16 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
             switch step {
             case .layer(let layer):
                 output = layer(output)
-            case .linearRun(let linears, let activations):
-                if linears.count > 1 && output.rank == 2 && output.shape[1] == linears[0].inputSize {
+            case .linearRun(let linears, let activations, let positions):
+                if linears.count > 1 && output.rank == 2 {
+                    var width = output.shape[1]
+                    for (linear, position) in zip(linears, positions) {
+                        precondition(
+                            linear.inputSize == width,
+                            "Sequential: layer \(position) (Linear with inputSize \(linear.inputSize)) "
+                                + "receives inputs of width \(width)")
+                        width = linear.outputSize
+                    }
                     output = Tensor.linearLayers(output, count: linears.count) { index in
                         LinearLayerParameters(
                             weight: linears[index].weight, bias: linears[index].bias,

@@ -117,7 +117,8 @@ public enum ErrorNorm: Sendable, Hashable {
     case seminorm(excludedComponents: [Range<Int>])
 }
 
-/// The step-size controller of the adaptive Runge–Kutta methods.
+/// The step-size controller of the adaptive Runge–Kutta methods. Adams–Bashforth–Moulton reads
+/// only ``safetyFactor`` and ``minimumFactor``.
 ///
 /// With `ε_n` the error norm of the current step, `ε_{n-1}` that of the previous accepted step
 /// and `k` the error estimator's order plus one, an accepted step proposes
@@ -174,8 +175,9 @@ public struct StepSizeController: Sendable, Hashable {
     public static let integral = StepSizeController()
 
     /// The integral controller with the rule of torchdiffeq and diffrax: as ``integral``, but an
-    /// accepted step is never followed by a smaller one. Steps stay closer to the tolerance, so
-    /// some solves need fewer steps and others more rejections. docs/solvers.md compares the two.
+    /// accepted step is not followed by a smaller one, unless it was cut short to land on an end
+    /// or jump time. Steps stay closer to the tolerance, so some solves need fewer steps and
+    /// others more rejections. docs/solvers.md compares the two.
     public static let nonShrinking = StepSizeController(minimumFactorAfterAcceptance: 1)
 
     /// A PI controller whose exponents for a fifth-order pair (`k = 5`) are those of Hairer's

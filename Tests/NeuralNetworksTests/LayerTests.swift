@@ -293,8 +293,8 @@ struct LayerTests {
         #expect(model(Tensor(shape: [1, 2], scalars: [3, 2])).scalars == [3.5])
     }
 
-    @Test("sequential fusion keeps values and gradients")
-    func sequentialFusion() throws {
+    @Test("sequential fusion keeps values and gradients", arguments: [7, 4096])
+    func sequentialFusion(rows: Int) throws {
         var generator = RandomGenerator(seed: 3)
         let first = Linear<Double>(inputSize: 3, outputSize: 20, generator: &generator)
         let second = Linear<Double>(inputSize: 20, outputSize: 20, generator: &generator)
@@ -305,7 +305,7 @@ struct LayerTests {
             first, Tanh(), second, Sigmoid(), third, Softplus(beta: 2), last, Softplus(),
         ]
         let model = Sequential<Double>(layers)
-        let input = Tensor<Double>(randomNormal: [7, 3], generator: &generator)
+        let input = Tensor<Double>(randomNormal: [rows, 3], generator: &generator)
         func layerByLayer(_ x: Tensor<Double>) -> Tensor<Double> {
             layers.reduce(x) { value, layer in layer(value) }
         }
@@ -320,6 +320,21 @@ struct LayerTests {
         for (a, b) in zip(fusedGradients, separateGradients) {
             #expect(isClose(a.scalars, b.scalars))
         }
+    }
+
+    @Test("a width mismatch in sequential names the layer")
+    func sequentialMismatchMessage() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var generator = RandomGenerator(seed: 4)
+            let model = Sequential<Float>(
+                Linear(inputSize: 3, outputSize: 64, generator: &generator), Tanh(),
+                Linear(inputSize: 65, outputSize: 2, generator: &generator))
+            _ = model(Tensor<Float>(randomNormal: [4096, 3], generator: &generator))
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(
+            message.contains("Sequential: layer 2 (Linear with inputSize 65) receives inputs of width 64"),
+            "message: \(message)")
     }
 }
 

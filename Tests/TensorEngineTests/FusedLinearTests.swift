@@ -139,12 +139,13 @@ struct FusedLinearTests {
         #expect(second.passed, "\(second)")
     }
 
-    /// Returns a 3-64-64-64-2 chain. At 4096 rows its layers together reach the split threshold,
-    /// and at 64 rows they run layer by layer.
+    /// Returns a 3-64-17-64-33-2 chain. Its middle layers of different widths take turns in
+    /// the two scratch buffers of a split. At 4096 rows the layers together reach the split
+    /// threshold, and at 64 rows they run layer by layer.
     private func chainLayers(_ generator: inout RandomGenerator) -> [LinearLayerParameters<Double>] {
-        let sizes = [3, 64, 64, 64, 2]
-        let activations: [ElementaryFunction?] = [.tanh, .sigmoid, nil, .softplus]
-        return (0..<4).map { index in
+        let sizes = [3, 64, 17, 64, 33, 2]
+        let activations: [ElementaryFunction?] = [.tanh, .sigmoid, nil, .tanh, .softplus]
+        return (0..<5).map { index in
             LinearLayerParameters(
                 weight: Tensor<Double>(randomNormal: [sizes[index + 1], sizes[index]], generator: &generator) * 0.3,
                 bias: index == 2 ? nil : Tensor<Double>(randomNormal: [sizes[index + 1]], generator: &generator),
@@ -213,5 +214,39 @@ struct FusedLinearTests {
             let difference = (a - b).abs().max().scalar
             #expect(difference <= 1e-9, "parameter \(index): largest difference \(difference)")
         }
+    }
+
+    @Test("a chain asks for each layer once")
+    func chainAsksOnce() {
+        var generator = RandomGenerator(seed: 14)
+        let layers = chainLayers(&generator)
+        for rows in [8, 64, 4096] {
+            let x = Tensor<Double>(randomNormal: [rows, 3], generator: &generator)
+            var requests: [Int] = []
+            _ = Tensor.linearLayers(x, count: layers.count) { index in
+                requests.append(index)
+                return layers[index]
+            }
+            #expect(requests == Array(0..<layers.count), "\(rows) rows: requests \(requests)")
+        }
+    }
+
+    @Test("a width mismatch names the layer on every path", arguments: [8, 4096])
+    func chainMismatchMessage(rows: Int) async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [rows] in
+            var generator = RandomGenerator(seed: 15)
+            let x = Tensor<Float>(randomNormal: [rows, 3], generator: &generator)
+            let layers = [
+                LinearLayerParameters(
+                    weight: Tensor<Float>(randomNormal: [64, 3], generator: &generator), bias: nil,
+                    activation: .tanh),
+                LinearLayerParameters(
+                    weight: Tensor<Float>(randomNormal: [2, 65], generator: &generator), bias: nil,
+                    activation: nil),
+            ]
+            _ = Tensor.linearLayers(x, count: 2) { layers[$0] }
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(message.contains("linearLayers: layer 1 has weight [2, 65]"), "message: \(message)")
     }
 }

@@ -72,14 +72,28 @@ enum FusedLinear {
     ///
     /// Every row of a layer depends only on the same row of the layer before, so the halves
     /// need no join between layers. Splitting layer by layer would fork and join once per layer.
-    /// The caller checks `splitsRows` for the work of all layers together and that every layer
-    /// `isBlocked`.
-    static func runSplitChain<S: TensorScalar>(_ layers: [LinearOperands<S>], rows: Int) {
+    /// The first layer reads `input` (`[rows, layers[0].inputSize]`) and the last one writes
+    /// `output` (`[rows, layers.last.outputSize]`), whatever buffers `layers` name. The layers
+    /// between write to two buffers of `rowsOfHalf × scratchWidth` values per half in turn,
+    /// taken from `scratch` (`2 · rows · scratchWidth` values), so each thread only touches its
+    /// own part. The caller checks `splitsRows` for the work of all layers together and that
+    /// every layer `isBlocked`.
+    static func runSplitChain<S: TensorScalar>(
+        _ layers: [LinearOperands<S>], rows: Int, input: UnsafePointer<S>,
+        output: UnsafeMutablePointer<S>, scratch: UnsafeMutablePointer<S>, scratchWidth: Int
+    ) {
         let split = splitRow(rows)
         TwoThreads.run { half in
-            let range = half == 0 ? 0..<split : split..<rows
-            for layer in layers {
-                layer.compute(rows: range)
+            let start = half == 0 ? 0 : split
+            let count = half == 0 ? split : rows - split
+            var source = input + start * layers[0].inputSize
+            for (index, layer) in layers.enumerated() {
+                let destination =
+                    index == layers.count - 1
+                    ? output + start * layer.outputSize
+                    : scratch + (2 * start + (index % 2) * count) * scratchWidth
+                layer.reading(source, writing: destination).compute(rows: 0..<count)
+                source = UnsafePointer(destination)
             }
         }
     }
@@ -102,6 +116,14 @@ struct LinearOperands<S: TensorScalar> {
     let output: UnsafeMutablePointer<S>
     let inputSize: Int
     let outputSize: Int
+
+    /// Returns the same layer with other input and output buffers.
+    @inline(__always)
+    func reading(_ input: UnsafePointer<S>, writing output: UnsafeMutablePointer<S>) -> LinearOperands {
+        LinearOperands(
+            input: input, weight: weight, bias: bias, activation: activation, output: output,
+            inputSize: inputSize, outputSize: outputSize)
+    }
 
     /// Computes the output rows `rows` block by block on the calling thread.
     @inline(__always)

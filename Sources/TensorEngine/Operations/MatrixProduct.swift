@@ -165,14 +165,19 @@ extension Tensor {
     /// Applies linear layers one after another: the output of layer `i` is
     /// `activation_i(x · weight_iᵀ + bias_i)` with `x` the output of layer `i - 1`, the first
     /// layer reading `input` (`[rows, in]`). `layer(i)` gives the parameters of layer `i` for
-    /// `i` in `0..<count`. It may be called more than once for the same layer and must return
-    /// the same tensors each time.
+    /// `i` in `0..<count`; it is called once per layer, in order. With `count` 0 the result is
+    /// `input` itself.
     ///
     /// The values are those of `count` calls of ``linear(_:weight:bias:activation:)``, and while
     /// recording that is what runs. Without recording, a chain with enough work splits the rows
     /// over two threads once, and each thread runs every layer on its rows, where layer by layer
-    /// would fork and join once per layer. A split result can differ from the layer-by-layer one
-    /// in the last bits, because a product's rounding may depend on the number of rows in a call.
+    /// would fork and join once per layer. The layers between the first and the last then
+    /// write to two scratch buffers per thread in turn, so memory does not grow with the number
+    /// of layers. A split result can differ from the layer-by-layer one in the last bits,
+    /// because a product's rounding may depend on the number of rows in a call.
+    ///
+    /// - Precondition: `input` has rank 2, `count` is not negative, and every layer's weight has
+    ///   shape `[out, in]` with `in` the previous layer's `out` and its bias shape `[out]`.
     @_specialize(where Scalar == Float)
     @_specialize(where Scalar == Double)
     public static func linearLayers(
@@ -181,63 +186,70 @@ extension Tensor {
         precondition(input.rank == 2, "linearLayers: the input needs rank 2, got shape \(input.shape)")
         precondition(count >= 0, "linearLayers: the layer count must not be negative, got \(count)")
         let rows = input.shape[0]
-        guard rows >= FusedLinear.minimumSplitRows && count > 1 && !shouldRecord(input)
-            && splitsChain(input, count: count, layer: layer)
-        else {
+        if rows < FusedLinear.minimumSplitRows || count < 2 {
+            // Too few rows to split: no array of layers.
             var output = input
             for index in 0..<count {
                 let parameters = layer(index)
+                checkLayer(parameters, index: index, inputWidth: output.shape[1])
                 output = linear(
                     output, weight: parameters.weight, bias: parameters.bias, activation: parameters.activation)
             }
             return output
         }
         let layers = (0..<count).map(layer)
-        let outputs = layers.map { Tensor(uninitializedShape: [rows, $0.weight.shape[0]]) }
-        let chain = layers.indices.map { index in
-            LinearOperands(
-                input: index == 0 ? UnsafePointer(input.base) : UnsafePointer(outputs[index - 1].base),
-                weight: layers[index].weight.base, bias: layers[index].bias?.base,
-                activation: layers[index].activation, output: outputs[index].base,
-                inputSize: layers[index].weight.shape[1], outputSize: layers[index].weight.shape[0])
-        }
-        withExtendedLifetime((input, layers, outputs)) {
-            FusedLinear.runSplitChain(chain, rows: rows)
-        }
-        return outputs[count - 1]
-    }
-
-    /// Returns whether `linearLayers` splits the rows of this chain over two threads: nothing
-    /// records, every layer's product is computed per block of rows, and all layers together
-    /// have enough work. Stops the program with a message naming the layer when a shape does
-    /// not fit.
-    private static func splitsChain(
-        _ input: Tensor, count: Int, layer: (Int) -> LinearLayerParameters<Scalar>
-    ) -> Bool {
         var width = input.shape[1]
         var work = 0
-        for index in 0..<count {
-            let parameters = layer(index)
-            let (weight, bias) = (parameters.weight, parameters.bias)
-            precondition(
-                weight.rank == 2 && weight.shape[1] == width,
-                "linearLayers: layer \(index) has weight \(weight.shape), which does not take inputs of "
-                    + "width \(width); its shape must be [out, \(width)]")
-            if let bias {
-                precondition(
-                    bias.shape == [weight.shape[0]],
-                    "linearLayers: layer \(index) needs a bias of shape [\(weight.shape[0])], got \(bias.shape)")
-            }
-            let outputSize = weight.shape[0]
-            if shouldRecord(weight) || (bias.map { shouldRecord($0) } ?? false) || outputSize == 0
-                || !FusedLinear.isBlocked(inputSize: width, outputSize: outputSize)
-            {
-                return false
-            }
-            work += input.shape[0] * outputSize * (width + 1)
+        var splits = !shouldRecord(input)
+        for (index, parameters) in layers.enumerated() {
+            checkLayer(parameters, index: index, inputWidth: width)
+            let outputSize = parameters.weight.shape[0]
+            splits =
+                splits && !shouldRecord(parameters.weight)
+                && !(parameters.bias.map { shouldRecord($0) } ?? false) && outputSize > 0
+                && FusedLinear.isBlocked(inputSize: width, outputSize: outputSize)
+            work += rows * outputSize * (width + 1)
             width = outputSize
         }
-        return FusedLinear.splitsRows(input.shape[0], work: work)
+        guard splits && FusedLinear.splitsRows(rows, work: work) else {
+            var output = input
+            for parameters in layers {
+                output = linear(
+                    output, weight: parameters.weight, bias: parameters.bias, activation: parameters.activation)
+            }
+            return output
+        }
+        let output = Tensor(uninitializedShape: [rows, width])
+        let scratchWidth = layers.dropLast().map { $0.weight.shape[0] }.max() ?? 0
+        let scratch = Tensor(uninitializedShape: [2 * rows * scratchWidth])
+        let chain = layers.map { parameters in
+            LinearOperands(
+                input: UnsafePointer(input.base), weight: parameters.weight.base, bias: parameters.bias?.base,
+                activation: parameters.activation, output: output.base,
+                inputSize: parameters.weight.shape[1], outputSize: parameters.weight.shape[0])
+        }
+        withExtendedLifetime((input, layers, scratch)) {
+            FusedLinear.runSplitChain(
+                chain, rows: rows, input: input.base, output: output.base, scratch: scratch.base,
+                scratchWidth: scratchWidth)
+        }
+        return output
+    }
+
+    /// Stops the program with a message naming layer `index` of `linearLayers` when its weight
+    /// does not take inputs of width `inputWidth` or its bias does not fit the weight.
+    @inline(__always)
+    private static func checkLayer(_ parameters: LinearLayerParameters<Scalar>, index: Int, inputWidth: Int) {
+        let (weight, bias) = (parameters.weight, parameters.bias)
+        precondition(
+            weight.rank == 2 && weight.shape[1] == inputWidth,
+            "linearLayers: layer \(index) has weight \(weight.shape), which does not take inputs of "
+                + "width \(inputWidth); its shape must be [out, \(inputWidth)]")
+        if let bias {
+            precondition(
+                bias.shape == [weight.shape[0]],
+                "linearLayers: layer \(index) needs a bias of shape [\(weight.shape[0])], got \(bias.shape)")
+        }
     }
 
     /// The elementary function `function` as the tensor operation that records it: `tanh()` for
