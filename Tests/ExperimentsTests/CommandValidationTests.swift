@@ -13,7 +13,7 @@ private func runNeuralODE(_ arguments: [String]) throws -> (status: Int32, outpu
     process.executableURL = executable
     process.arguments = arguments
     let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("neuralode-out-\(UUID().uuidString)")
-    FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: outputFile) }
     process.standardOutput = try FileHandle(forWritingTo: outputFile)
     let errorPipe = Pipe()

@@ -183,7 +183,7 @@ struct VectorMathTests {
         ElementaryFunction.exp, .log, .tanh, .sigmoid, .softplus,
     ])
     func specialValues(_ function: ElementaryFunction) {
-        let doubleInputs: [Double] = [0, -0.0, .infinity, -.infinity, .nan, -1, 1, 1e-300, -1e-300, 5e-324]
+        let doubleInputs: [Double] = [0, -0.0, .infinity, -.infinity, .nan, -1, 1, 1e-300, -1e-300, .leastNonzeroMagnitude]
         let doubleOutputs = applyDouble(function, doubleInputs)
         for (x, y) in zip(doubleInputs, doubleOutputs) {
             let expected = reference(function, x)
@@ -197,7 +197,7 @@ struct VectorMathTests {
             }
         }
 
-        let floatInputs: [Float] = [0, -0.0, .infinity, -.infinity, .nan, -1, 1, 1e-30, -1e-30, 1e-45]
+        let floatInputs: [Float] = [0, -0.0, .infinity, -.infinity, .nan, -1, 1, 1e-30, -1e-30, .leastNonzeroMagnitude]
         let floatOutputs = applyFloat(function, floatInputs)
         for (x, y) in zip(floatInputs, floatOutputs) {
             let exact = reference(function, Double(x))
@@ -211,22 +211,23 @@ struct VectorMathTests {
 
     @Test("log of zero, negatives and subnormals")
     func logEdges() {
-        let floatOutputs = applyFloat(.log, [0, -0.0, -1, -.infinity, .infinity, 1e-45, 1e-40, 1])
+        let smallSubnormal = Float.leastNormalMagnitude / 100
+        let floatOutputs = applyFloat(.log, [0, -0.0, -1, -.infinity, .infinity, .leastNonzeroMagnitude, smallSubnormal, 1])
         #expect(floatOutputs[0] == -.infinity)
         #expect(floatOutputs[1] == -.infinity)
         #expect(floatOutputs[2].isNaN)
         #expect(floatOutputs[3].isNaN)
         #expect(floatOutputs[4] == .infinity)
-        #expect(ulpError(floatOutputs[5], exact: Foundation.log(Double(Float(1e-45)))) <= 1)
-        #expect(ulpError(floatOutputs[6], exact: Foundation.log(Double(Float(1e-40)))) <= 1)
+        #expect(ulpError(floatOutputs[5], exact: Foundation.log(Double(Float.leastNonzeroMagnitude))) <= 1)
+        #expect(ulpError(floatOutputs[6], exact: Foundation.log(Double(smallSubnormal))) <= 1)
         #expect(floatOutputs[7] == 0)
 
-        let doubleOutputs = applyDouble(.log, [0, -0.0, -1, 5e-324, 1e-310, 1])
+        let doubleOutputs = applyDouble(.log, [0, -0.0, -1, .leastNonzeroMagnitude, Double.leastNormalMagnitude / 1e6, 1])
         #expect(doubleOutputs[0] == -.infinity)
         #expect(doubleOutputs[1] == -.infinity)
         #expect(doubleOutputs[2].isNaN)
-        #expect(relativeError(doubleOutputs[3], expected: Foundation.log(5e-324)) <= doubleRelativeBound)
-        #expect(relativeError(doubleOutputs[4], expected: Foundation.log(1e-310)) <= doubleRelativeBound)
+        #expect(relativeError(doubleOutputs[3], expected: Foundation.log(Double.leastNonzeroMagnitude)) <= doubleRelativeBound)
+        #expect(relativeError(doubleOutputs[4], expected: Foundation.log(Double.leastNormalMagnitude / 1e6)) <= doubleRelativeBound)
         #expect(doubleOutputs[5] == 0)
     }
 

@@ -40,7 +40,7 @@ public func checkGradients(
     var result = GradientCheckResult()
     for (inputIndex, input) in inputs.enumerated() {
         for element in 0..<input.scalarCount {
-            var values = inputs.map { Tensor<Double>(shape: $0.shape, scalars: $0.scalars) }
+            let values = inputs.map { Tensor<Double>(shape: $0.shape, scalars: $0.scalars) }
             values[inputIndex].withUnsafeMutableBufferPointer { $0[element] += step }
             let plus = objective(values)
             values[inputIndex].withUnsafeMutableBufferPointer { $0[element] -= 2 * step }
