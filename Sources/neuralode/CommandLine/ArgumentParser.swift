@@ -188,13 +188,17 @@ protocol Command {
     static var name: String { get }
     static var summary: String { get }
     static var options: [OptionSpecification] { get }
+    /// What follows the command's name in its usage line; `[options]` unless it takes a mode.
+    static var synopsis: String { get }
     /// Validates every option and runs; throws `CommandLineError` for bad input before any work.
     static func run(_ options: ParsedOptions) throws
 }
 
 extension Command {
+    static var synopsis: String { "[options]" }
+
     static var usage: String {
-        var lines = ["usage: neuralode \(name) [options]", "", summary, "", "options:"]
+        var lines = ["usage: neuralode \(name) \(synopsis)", "", summary, "", "options:"]
         let width = options.map { "--\($0.name)" + ($0.valueName.map { " \($0)" } ?? "") }.map(\.count).max() ?? 0
         for option in options {
             let head = "--\(option.name)" + (option.valueName.map { " \($0)" } ?? "")

@@ -8,6 +8,7 @@ import Plotting
 /// Section 4).
 enum CNFCommand: Command {
     static let name = "cnf"
+    static let synopsis = "match|fit [options]"
     static let summary = """
         Continuous normalizing flows, run as 'neuralode cnf match|fit [options]'. 'match' \
         fits a planar CNF (Adam) and a planar normalizing flow (RMSprop) to the 2-D energy \
@@ -252,6 +253,7 @@ enum CNFCommand: Command {
         var log = LossLog(url: csvURL, resuming: settings.resume)
         var rows: [(target: TargetDensity, panels: [RasterImage])] = []
         var summary: [String] = []
+        var checkpoints: [String] = []
         for target in targets {
             configuration.target = target
             let matching = DensityMatching(configuration: configuration)
@@ -289,6 +291,7 @@ enum CNFCommand: Command {
                         try matching.saveContinuousFlow(to: flowPath, iteration: iteration)
                     })
             }
+            checkpoints += [planarPath, flowPath]
             let planarLoss = matching.evaluatePlanarFlow()
             let flowLoss = try matching.evaluateContinuousFlow()
             summary.append(
@@ -303,6 +306,7 @@ enum CNFCommand: Command {
         for line in summary { emit(line) }
         emit("wrote   \(pictureURL.path)")
         emit("wrote   \(csvURL.path)")
+        for checkpoint in checkpoints { emit("wrote   \(checkpoint)") }
     }
 
     // MARK: - fit
@@ -358,6 +362,7 @@ enum CNFCommand: Command {
                 + "\(format(seconds, 1)) s of training in this run")
         for picture in pictures { emit("wrote   \(picture.path)") }
         emit("wrote   \(csvURL.path)")
+        emit("wrote   \(path)")
     }
 }
 

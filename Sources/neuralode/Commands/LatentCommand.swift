@@ -8,6 +8,7 @@ import ODESolvers
 /// (Chen et al. 2018, Section 5), or on series from a CSV file.
 enum LatentCommand: Command {
     static let name = "latent"
+    static let synopsis = "train|eval|table2|poisson [options]"
     static let summary = """
         Train and evaluate a latent ODE or an RNN baseline on irregularly observed spirals \
         (actions: train, eval, table2, poisson); prints progress, writes checkpoints, the \
@@ -260,6 +261,8 @@ enum LatentCommandActions {
     static func train(_ settings: LatentCommandSettings) throws {
         let (experiment, seconds) = try trainModel(settings, configuration: settings.configuration, folder: settings.output)
         printLine("done    \(experiment.iteration) iterations, \(format(seconds, 1)) s in this run")
+        printLine("wrote   \(settings.output.appendingPathComponent("checkpoint.safetensors").path)")
+        printLine("wrote   \(settings.output.appendingPathComponent("loss.csv").path)")
         try report(experiment, folder: settings.output)
     }
 

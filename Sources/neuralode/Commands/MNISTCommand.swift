@@ -6,6 +6,7 @@ import Foundation
 /// Figure 3 experiments of that paper on a trained ODE-Net.
 enum MNISTCommand: Command {
     static let name = "mnist"
+    static let synopsis = "[figure3] [options]"
     static let summary = """
         Train the MNIST classifiers of Table 1 of Chen et al., "Neural Ordinary Differential \
         Equations" (2018): --model resnet, odenet (adjoint) or rknet (backpropagation through \
