@@ -188,7 +188,7 @@ protocol Command {
     static var name: String { get }
     static var summary: String { get }
     static var options: [OptionSpecification] { get }
-    /// What follows the command's name in its usage line; `[options]` unless it takes a mode.
+    /// The text after the command's name in its usage line: `[options]`, or a mode before them.
     static var synopsis: String { get }
     /// Validates every option and runs; throws `CommandLineError` for bad input before any work.
     static func run(_ options: ParsedOptions) throws
