@@ -180,12 +180,20 @@ extension LatentCommandSettings {
 
 /// The actions of `neuralode latent`.
 enum LatentCommandActions {
-    static func configurationLine(_ settings: LatentCommandSettings, _ configuration: LatentExperimentConfiguration) -> String {
+    /// Returns the `config` line of a run. `training: false` leaves out the options that only
+    /// training reads (iterations, batch size, learning rate, gradient method).
+    static func configurationLine(
+        _ settings: LatentCommandSettings, _ configuration: LatentExperimentConfiguration, training: Bool = true
+    ) -> String {
         let c = configuration
-        var line = "config  latent model=\(c.model.rawValue) n=\(c.observationCount) iterations=\(c.iterations) "
-            + "batch=\(c.batchSize) lr=\(c.learningRate) seed=\(c.seed) cell=\(c.architecture.encoderCell.rawValue)"
+        var line = "config  latent model=\(c.model.rawValue) n=\(c.observationCount) "
+        if training {
+            line += "iterations=\(c.iterations) batch=\(c.batchSize) lr=\(c.learningRate) "
+        }
+        line += "seed=\(c.seed) cell=\(c.architecture.encoderCell.rawValue)"
         if c.model == .latentODE {
-            line += " gradient=\(settings.gradientName) method=dopri5 rtol=\(c.relativeTolerance) atol=\(c.absoluteTolerance)"
+            if training { line += " gradient=\(settings.gradientName)" }
+            line += " method=dopri5 rtol=\(c.relativeTolerance) atol=\(c.absoluteTolerance)"
         }
         switch settings.data {
         case .spirals:
@@ -267,7 +275,7 @@ enum LatentCommandActions {
     }
 
     static func evaluate(_ settings: LatentCommandSettings) throws {
-        printLine(configurationLine(settings, settings.configuration))
+        printLine(configurationLine(settings, settings.configuration, training: false))
         let experiment = try LatentODEExperiment(configuration: settings.configuration, data: settings.data)
         let checkpoint = settings.output.appendingPathComponent("checkpoint.safetensors").path
         guard FileManager.default.fileExists(atPath: checkpoint) else {
