@@ -83,6 +83,12 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
                             linear.inputSize == width,
                             "Sequential: layer \(position) (Linear with inputSize \(linear.inputSize)) "
                                 + "receives inputs of width \(width)")
+                        if let bias = linear.bias {
+                            precondition(
+                                bias.shape == [linear.outputSize],
+                                "Sequential: layer \(position) (Linear with outputSize \(linear.outputSize)) "
+                                    + "has a bias of shape \(bias.shape); it needs [\(linear.outputSize)]")
+                        }
                         width = linear.outputSize
                     }
                     output = Tensor.linearLayers(output, count: linears.count) { index in

@@ -336,6 +336,23 @@ struct LayerTests {
             message.contains("Sequential: layer 2 (Linear with inputSize 65) receives inputs of width 64"),
             "message: \(message)")
     }
+
+    @Test("a replaced bias of the wrong shape in sequential names the layer")
+    func sequentialBiasMessage() async {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            var generator = RandomGenerator(seed: 5)
+            let second = Linear<Float>(inputSize: 64, outputSize: 64, generator: &generator)
+            let model = Sequential<Float>(
+                Linear(inputSize: 3, outputSize: 64, generator: &generator), Tanh(), second, Tanh(),
+                Linear(inputSize: 64, outputSize: 2, generator: &generator))
+            second.bias = Tensor(zeros: [5])
+            _ = model(Tensor<Float>(randomNormal: [4096, 3], generator: &generator))
+        }
+        let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+        #expect(
+            message.contains("Sequential: layer 2 (Linear with outputSize 64) has a bias of shape [5]"),
+            "message: \(message)")
+    }
 }
 
 /// Normal random tensors of the given shapes, from a fixed seed.

@@ -173,7 +173,7 @@ extension Tensor {
     /// over two threads once, and each thread runs every layer on its rows, where layer by layer
     /// would fork and join once per layer. The layers between the first and the last then
     /// write to two scratch buffers per thread in turn, so memory does not grow with the number
-    /// of layers. A split result can differ from the layer-by-layer one in the last bits,
+    /// of layers (it holds about one layer's output more than layer by layer). A split result can differ from the layer-by-layer one in the last bits,
     /// because a product's rounding may depend on the number of rows in a call.
     ///
     /// - Precondition: `input` has rank 2, `count` is not negative, and every layer's weight has
