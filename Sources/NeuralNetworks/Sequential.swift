@@ -85,7 +85,7 @@ public final class Sequential<Scalar: TensorScalar>: Layer {
                                 + "receives inputs of width \(width)")
                         if let bias = linear.bias {
                             precondition(
-                                bias.shape == [linear.outputSize],
+                                bias.rank == 1 && bias.shape[0] == linear.outputSize,
                                 "Sequential: layer \(position) (Linear with outputSize \(linear.outputSize)) "
                                     + "has a bias of shape \(bias.shape); it needs [\(linear.outputSize)]")
                         }

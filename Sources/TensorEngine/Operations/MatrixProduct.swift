@@ -143,7 +143,7 @@ extension Tensor {
         let outputSize = weight.shape[0]
         if let bias {
             precondition(
-                bias.shape == [outputSize],
+                bias.rank == 1 && bias.shape[0] == outputSize,
                 "linear: the bias must have shape [\(outputSize)] for weight \(weight.shape), got \(bias.shape)")
         }
         if shouldRecord(input, weight) || (bias.map { shouldRecord($0) } ?? false) {
@@ -247,7 +247,7 @@ extension Tensor {
                 + "width \(inputWidth); its shape must be [out, \(inputWidth)]")
         if let bias {
             precondition(
-                bias.shape == [weight.shape[0]],
+                bias.rank == 1 && bias.shape[0] == weight.shape[0],
                 "linearLayers: layer \(index) needs a bias of shape [\(weight.shape[0])], got \(bias.shape)")
         }
     }
