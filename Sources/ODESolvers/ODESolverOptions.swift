@@ -138,8 +138,8 @@ public struct StepSizeController: Sendable, Hashable {
     /// Smallest factor by which a rejected step shrinks the step size. Default 0.2.
     public var minimumFactor: Double
     /// Smallest factor from an accepted step to the next one. Default 0.2, as in SciPy and
-    /// Hairer's codes. With 1, as in torchdiffeq and diffrax, an accepted step is never followed
-    /// by a smaller one.
+    /// Hairer's codes. With 1, as in torchdiffeq and diffrax, an accepted step is not followed
+    /// by a smaller one, unless it was cut short to land on an end or jump time.
     public var minimumFactorAfterAcceptance: Double
     /// Largest factor by which one step may grow the step size. Default 10.
     public var maximumFactor: Double

@@ -80,6 +80,9 @@ private func runSolverBenchmarks(_ context: BenchmarkContext) {
         }
         var referenceEvaluations = 0
         for configuration in configurations {
+            // The reference configuration always runs once, for the evaluation count of the
+            // field row.
+            if configuration.name != name && !context.wants(configuration.name) { continue }
             var solveOptions = options
             solveOptions.stepSizeController = configuration.controller
             func solve() -> NeuralODESolution<Float> {

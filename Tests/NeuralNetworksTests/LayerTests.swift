@@ -322,7 +322,7 @@ struct LayerTests {
         }
     }
 
-    @Test("a width mismatch in sequential names the layer")
+    @Test("sequential names a mismatched layer")
     func sequentialMismatchMessage() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var generator = RandomGenerator(seed: 4)
@@ -337,7 +337,7 @@ struct LayerTests {
             "message: \(message)")
     }
 
-    @Test("a replaced bias of the wrong shape in sequential names the layer")
+    @Test("sequential names a layer's wrong bias")
     func sequentialBiasMessage() async {
         let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var generator = RandomGenerator(seed: 5)

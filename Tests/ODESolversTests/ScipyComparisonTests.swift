@@ -84,7 +84,7 @@ struct ScipyComparisonTests {
         }
     }
 
-    @Test("the non-shrinking rule needs 5% more evaluations in total")
+    @Test("evaluation totals of both step rules")
     func nonShrinkingTotal() throws {
         // docs/solvers.md quotes these totals: 18,480 with the default, 19,410 without shrinking.
         var defaultTotal = 0

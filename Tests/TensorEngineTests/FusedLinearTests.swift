@@ -193,7 +193,7 @@ struct FusedLinearTests {
         }
     }
 
-    @Test("recorded layer chains give the gradients of the separate layers")
+    @Test("recorded chains match separate gradients")
     func chainGradients() {
         var generator = RandomGenerator(seed: 13)
         let layers = chainLayers(&generator).map {

@@ -173,8 +173,9 @@ extension Tensor {
     /// over two threads once, and each thread runs every layer on its rows, where layer by layer
     /// would fork and join once per layer. The layers between the first and the last then
     /// write to two scratch buffers per thread in turn, so memory does not grow with the number
-    /// of layers (it holds about one layer's output more than layer by layer). A split result can differ from the layer-by-layer one in the last bits,
-    /// because a product's rounding may depend on the number of rows in a call.
+    /// of layers. A split chain keeps about one layer's output more in memory than layer by
+    /// layer. A split result can differ from the layer-by-layer one in the last bits, because a
+    /// product's rounding may depend on the number of rows in a call.
     ///
     /// - Precondition: `input` has rank 2, `count` is not negative, and every layer's weight has
     ///   shape `[out, in]` with `in` the previous layer's `out` and its bias shape `[out]`.
@@ -197,6 +198,8 @@ extension Tensor {
             }
             return output
         }
+
+        // Ask for every layer once, check it, and decide whether the rows split.
         let layers = (0..<count).map(layer)
         var width = input.shape[1]
         var work = 0
@@ -211,6 +214,7 @@ extension Tensor {
             work += rows * outputSize * (width + 1)
             width = outputSize
         }
+
         guard splits && FusedLinear.splitsRows(rows, work: work) else {
             var output = input
             for parameters in layers {
@@ -219,6 +223,9 @@ extension Tensor {
             }
             return output
         }
+
+        // The operands' input and output name the chain's ends; runSplitChain points each
+        // layer at its half's rows and scratch buffers.
         let output = Tensor(uninitializedShape: [rows, width])
         let scratchWidth = layers.dropLast().map { $0.weight.shape[0] }.max() ?? 0
         let scratch = Tensor(uninitializedShape: [2 * rows * scratchWidth])
