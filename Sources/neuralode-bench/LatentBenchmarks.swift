@@ -219,14 +219,7 @@ private func runLatentBenchmarks(_ context: BenchmarkContext) {
     openblas_set_num_threads(Int32(threads))
     defer { openblas_set_num_threads(Int32(blasThreads)) }
 
-    let variants: [(name: String, gradient: GradientMethod, method: String)] = [
-        ("latent_train_direct", .backpropagation, "solveODE dopri5, backpropagation through the solver"),
-        ("latent_train_adjoint_seminorm", .adjoint, "solveODE dopri5, adjoint (seminorm)"),
-        (
-            "latent_train_checkpointed", .checkpointedAdjoint(),
-            "solveODE dopri5, checkpointed adjoint (1 step per checkpoint)"
-        ),
-    ]
+    let variants = trainingGradientVariants(prefix: "latent", adjointSuffix: "adjoint_seminorm")
     // As in the reference scripts: training continues across iterations from the stored
     // weights, 3 warm-up iterations (1 with --quick), then one iteration per timed sample.
     let warmup = context.quick ? 1 : 3

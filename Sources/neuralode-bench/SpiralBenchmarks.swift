@@ -67,14 +67,7 @@ private final class SpiralIteration {
 private func runSpiralBenchmarks(_ context: BenchmarkContext) {
     let workloads = ReferenceWorkloads.shared
     runSpiralFieldBenchmarks(context, workloads: workloads)
-    let variants: [(name: String, gradient: GradientMethod, method: String)] = [
-        ("spiral_train_direct", .backpropagation, "solveODE dopri5, backpropagation through the solver"),
-        ("spiral_train_adjoint", .adjoint, "solveODE dopri5, adjoint (seminorm)"),
-        (
-            "spiral_train_checkpointed", .checkpointedAdjoint(),
-            "solveODE dopri5, checkpointed adjoint (1 step per checkpoint)"
-        ),
-    ]
+    let variants = trainingGradientVariants(prefix: "spiral", adjointSuffix: "adjoint")
     // As in the reference scripts: training continues across iterations from the initial
     // weights, 5 warm-up iterations (2 with --quick), then one iteration per timed sample.
     let warmup = context.quick ? 2 : 5

@@ -4,6 +4,8 @@ import Glibc
 import Darwin
 #endif
 
+import NeuralODE
+
 /// Loss, forward evaluations and backward evaluations of one training iteration.
 typealias TrainingIterationResult = (loss: Double, forward: Int, backward: Int)
 
@@ -55,6 +57,22 @@ struct TrainingTimes {
         record.add("nfe_backward_\(firstLabel)", .int(first.backward))
         record.add("loss_last", .double(lastLoss))
     }
+}
+
+/// Returns the three gradient methods that the training benchmarks compare, with the text of
+/// their `method` field. The rows are named `<prefix>_train_direct`,
+/// `<prefix>_train_<adjointSuffix>` and `<prefix>_train_checkpointed`.
+func trainingGradientVariants(
+    prefix: String, adjointSuffix: String
+) -> [(name: String, gradient: GradientMethod, method: String)] {
+    [
+        ("\(prefix)_train_direct", .backpropagation, "solveODE dopri5, backpropagation through the solver"),
+        ("\(prefix)_train_\(adjointSuffix)", .adjoint, "solveODE dopri5, adjoint (seminorm)"),
+        (
+            "\(prefix)_train_checkpointed", .checkpointedAdjoint(),
+            "solveODE dopri5, checkpointed adjoint (1 step per checkpoint)"
+        ),
+    ]
 }
 
 /// Runs `warmup + repeats` training iterations and times the last `repeats` of them, one
