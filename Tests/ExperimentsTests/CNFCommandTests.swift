@@ -1,26 +1,6 @@
 import Foundation
 import Testing
 
-/// Runs the `neuralode` executable that the build put next to the test bundle, and returns its
-/// exit status and standard error.
-private func runNeuralODE(_ arguments: [String]) throws -> (status: Int32, standardError: String) {
-    let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    let executable = folder.appendingPathComponent("neuralode")
-    try #require(
-        FileManager.default.isExecutableFile(atPath: executable.path),
-        "no neuralode executable at \(executable.path); build it with 'swift build --build-tests' before 'swift test --skip-build'")
-    let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
-    let errorPipe = Pipe()
-    process.standardError = errorPipe
-    process.standardOutput = Pipe()
-    try process.run()
-    let data = errorPipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 @Suite("neuralode cnf command errors")
 struct CNFCommandTests {
     /// Arguments that must be rejected before any training, and a part of the message each
@@ -43,7 +23,7 @@ struct CNFCommandTests {
 
     @Test("invalid arguments exit with status 64 and a message", arguments: cases)
     func invalidArguments(arguments: [String], message: String) throws {
-        let (status, standardError) = try runNeuralODE(arguments)
+        let (status, _, standardError) = try runNeuralODE(arguments)
         #expect(status == 64)
         #expect(standardError.contains(message), "standard error: \(standardError)")
         #expect(standardError.contains("usage: neuralode cnf"), "the usage is missing")

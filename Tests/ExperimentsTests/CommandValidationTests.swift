@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// Runs the `neuralode` executable that the build put next to the test bundle, and returns its
-/// exit status, standard output and standard error.
-private func runNeuralODE(_ arguments: [String]) throws -> (status: Int32, output: String, standardError: String) {
+/// exit status, standard output and standard error. The command tests of this target share it.
+func runNeuralODE(_ arguments: [String]) throws -> (status: Int32, output: String, standardError: String) {
     let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     let executable = folder.appendingPathComponent("neuralode")
     try #require(
